@@ -1,0 +1,67 @@
+"""Build fastnb's README and docs site without Quarto.
+
+    python tools/docs.py readme     # README.md from nbs/index.ipynb
+    python tools/docs.py site       # the docs site into _docs/ (Sphinx + MyST-NB)
+    python tools/docs.py all        # both
+
+The site is made from the notebooks after nbdev's own processing (`nbdev.serve.proc_nbs`: hidden cells dropped,
+`show_doc` cells executed, exports cleaned), then turned into pages Sphinx understands: the front matter becomes a
+`# Title` and a description, and Quarto-only directives are removed.
+"""
+import json, re, shutil, subprocess, sys
+from pathlib import Path
+import argparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DIRECTIVE = re.compile(r'^\s*#\s*\|\s*(\S+)(.*)$')
+
+def directives(cell) -> dict:
+    "The `#| name args` lines at the top of a cell, as {name: args}"
+    res = {}
+    for line in cell['source'].splitlines():
+        m = DIRECTIVE.match(line)
+        if not m: break
+        res[m.group(1).rstrip(':')] = m.group(2).strip()
+    return res
+
+def strip_directives(src:str) -> str:
+    lines = src.splitlines()
+    while lines and DIRECTIVE.match(lines[0]): lines.pop(0)
+    return '\n'.join(lines)
+
+def read_nb(path) -> dict:
+    nb = json.loads(Path(path).read_text(encoding='utf-8'))
+    for c in nb['cells']:
+        if isinstance(c['source'], list): c['source'] = ''.join(c['source'])
+    return nb
+
+# --- README ---------------------------------------------------------------
+
+def readme_markdown(nb:dict) -> str:
+    "The README text of a notebook: markdown as is, code in python fences, hidden and export-only cells left out"
+    parts = []
+    for c in nb['cells']:
+        d = directives(c)
+        if c['cell_type'] == 'markdown': parts.append(c['source'])
+        elif c['cell_type'] == 'code' and not ({'hide', 'export', 'exporti', 'default_exp'} & d.keys()):
+            src = strip_directives(c['source']).strip()
+            if src: parts.append(f"```python\n{src}\n```")
+    header = '<!-- Generated from nbs/index.ipynb by tools/docs.py: edit the notebook, not this file. -->\n\n'
+    return header + '\n\n'.join(parts).strip() + '\n'
+
+def build_readme(root=ROOT) -> Path:
+    dest = root/'README.md'
+    dest.write_text(readme_markdown(read_nb(root/'nbs'/'index.ipynb')), encoding='utf-8')
+    return dest
+
+def main(argv=None):
+    "Build the README and/or the docs site"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('what', nargs='?', default='all', choices=['readme', 'site', 'all'])
+    what = parser.parse_args(argv).what
+    if what in ('readme', 'all'): print('wrote', build_readme())
+    if what in ('site', 'all'):
+        import docs_site
+        docs_site.build(ROOT)
+
+if __name__ == '__main__': main()
