@@ -2,6 +2,7 @@
 
     python tools/docs.py readme     # README.md from nbs/index.ipynb
     python tools/docs.py site       # the docs site into _docs/ (Sphinx + MyST-NB)
+    python tools/docs.py site --execute   # the same, with every notebook run first so pages show outputs
     python tools/docs.py all        # both
 
 The site is made from the notebooks after nbdev's own processing (`nbdev.serve.proc_nbs`: hidden cells dropped,
@@ -58,10 +59,12 @@ def main(argv=None):
     "Build the README and/or the docs site"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('what', nargs='?', default='all', choices=['readme', 'site', 'all'])
-    what = parser.parse_args(argv).what
+    parser.add_argument('--execute', action='store_true', help='run the notebooks first so pages show their outputs')
+    args = parser.parse_args(argv)
+    what = args.what
     if what in ('readme', 'all'): print('wrote', build_readme())
     if what in ('site', 'all'):
         import docs_site
-        docs_site.build(ROOT)
+        docs_site.build(ROOT, execute=args.execute)
 
 if __name__ == '__main__': main()

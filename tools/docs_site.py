@@ -1,0 +1,164 @@
+"""The docs site: nbdev-processed notebooks -> Sphinx + MyST-NB pages -> HTML in _docs/, with a link check.
+
+Layout of the site: the home page from `nbs/index.ipynb`; one API page per numbered module notebook, named as nbdev
+names it (`00_torch_core.ipynb` -> `torch_core.html`, so nbdev's own doc links resolve); `tutorials/` and
+`lessons/` from the folders of the same name under `nbs/`.
+"""
+import html.parser, json, re, shutil, subprocess, sys, urllib.parse
+from pathlib import Path
+import yaml
+from docutils.nodes import make_id
+from docs import directives, strip_directives, read_nb
+
+SECTIONS = {'tutorials': 'Tutorials', 'lessons': 'Lessons'}
+
+def front_matter(nb:dict) -> dict:
+    "The YAML front matter nbdev's processing puts in a raw cell at the top ({} if none)"
+    for c in nb['cells']:
+        if c['cell_type'] == 'raw' and c['source'].startswith('---'):
+            return yaml.safe_load(c['source'].strip().strip('-')) or {}
+    return {}
+
+def fix_links(src:str, doc_url:str, depth:int) -> str:
+    "Point nbdev's absolute doc links at this site's pages, with anchors as Sphinx writes them"
+    up = '../' * depth
+    def _sub(m):
+        page, _, anchor = m.group(1).partition('#')
+        page = re.sub(r'\.html$', '.ipynb', page) if page else page  # MyST resolves links to source pages
+        return f"({up}{page}" + (f"#{make_id(anchor)}" if anchor else '') + ')'
+    return re.sub(r'\(' + re.escape(doc_url) + r'([^)\s]*)\)', _sub, src)
+
+def drop_pandoc_attrs(md:str) -> str:
+    "Remove Pandoc link attributes (`[source](url){target=...}`), which only Quarto understands"
+    return re.sub(r'(\]\([^)]*\))\{[^}]*\}', r'\1', md)
+
+def to_page(nb:dict, doc_url:str, depth:int) -> dict:
+    "A processed notebook as a Sphinx page: title from the front matter, Quarto-only directives handled"
+    fm = front_matter(nb)
+    cells = []
+    if fm.get('title'):
+        head = f"# {fm['title']}" + (f"\n\n> {fm['description']}" if fm.get('description') else '')
+        cells.append({'cell_type': 'markdown', 'metadata': {}, 'source': head})
+    for c in nb['cells']:
+        if c['cell_type'] == 'raw': continue
+        c = dict(c, metadata={k: v for k, v in c.get('metadata', {}).items() if k != 'slideshow'})
+        if c['cell_type'] == 'markdown':
+            c['source'] = fix_links(c['source'], doc_url, depth)
+        elif c['cell_type'] == 'code':
+            d = directives(c)
+            if d.get('include') == 'false': continue
+            c['source'] = strip_directives(c['source'])
+            if d.get('output') == 'asis':  # as Quarto does: the markdown output (show_doc's) becomes page text
+                md = ''.join(''.join(o.get('data', {}).get('text/markdown', '')) for o in c.get('outputs', []))
+                md = re.sub(r'^\s*---\s*\n', '', md)  # drop show_doc's leading rule
+                c = {'cell_type': 'markdown', 'metadata': {}, 'source': fix_links(drop_pandoc_attrs(md), doc_url, depth)}
+                if not md.strip(): continue
+            else:
+                if d.get('echo') == 'false': c['metadata']['tags'] = ['remove-input']
+                if not c['source'].strip() and not c.get('outputs'): continue
+        cells.append(c)
+    return dict(nb, cells=cells, nbformat=4, nbformat_minor=5)
+
+def toctree(entries, caption=None, hidden=False, maxdepth=1) -> str:
+    opts = [f':maxdepth: {maxdepth}'] + ([f':caption: {caption}'] if caption else []) + ([':hidden:'] if hidden else [])
+    return '```{toctree}\n' + '\n'.join(opts) + '\n\n' + '\n'.join(entries) + '\n```\n'
+
+def page_title(nb:dict, default:str) -> str:
+    return front_matter(nb).get('title', default)
+
+def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
+    "Write the Sphinx source tree for the notebooks in `proc`"
+    if src.exists(): shutil.rmtree(src)
+    src.mkdir(parents=True)
+    shutil.copy(root/'docs'/'conf.py', src/'conf.py')
+    api, sections = [], {k: [] for k in SECTIONS}
+    for path in sorted(proc.rglob('*.ipynb')):
+        rel = path.relative_to(proc)
+        if any(p.startswith(('_', '.')) for p in rel.parts): continue
+        nb = read_nb(path)
+        fm = front_matter(nb)
+        name = Path(fm.get('output-file', rel.with_suffix('.html').name)).stem
+        folder = rel.parts[0] if len(rel.parts) > 1 else ''
+        if folder and folder not in SECTIONS: continue
+        dest = src/folder/f'{name}.ipynb'
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        page = to_page(nb, doc_url, depth=1 if folder else 0)
+        if rel.name == 'index.ipynb' and not folder:
+            page['cells'].append({'cell_type': 'markdown', 'metadata': {},
+                                  'source': toctree(['api', 'tutorials/index', 'lessons/index'], hidden=True)})
+        elif folder: sections[folder].append(name)
+        else: api.append((rel.name, name, page_title(nb, name)))
+        for i, c in enumerate(page['cells']): c['id'] = f'cell-{i}'
+        dest.write_text(json.dumps(page, indent=1), encoding='utf-8')
+    api_md = '# API\n\nOne page per module, in the order the library is built: each shows every exported name with its ' \
+             'signature and docstring, with examples and tests.\n\n'
+    api_md += '\n'.join(f'- [{title}]({name}.ipynb) (`{nbname}`)' for nbname, name, title in api) + '\n\n'
+    (src/'api.md').write_text(api_md + toctree([n for _, n, _ in api], hidden=True), encoding='utf-8')
+    for folder, title in SECTIONS.items():
+        names = sections[folder]
+        (src/folder).mkdir(exist_ok=True)
+        body = f'# {title}\n\n' + (toctree(names) if names else f'No {title.lower()} yet.\n')
+        (src/folder/'index.md').write_text(body, encoding='utf-8')
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.links, self.ids = [], set()
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if 'id' in a: self.ids.add(a['id'])
+        if tag == 'a' and a.get('href'): self.links.append(a['href'])
+        if tag in ('link', 'script', 'img') and (a.get('href') or a.get('src')): self.links.append(a.get('href') or a.get('src'))
+
+def broken_links(site:Path) -> list:
+    "Local links in the HTML of `site` whose file or anchor doesn't exist, and any http(s) asset (must work offline)"
+    pages = {}
+    for p in site.rglob('*.html'):
+        if '_static' in p.relative_to(site).parts: continue  # theme template fragments, not pages
+        parser = _Links(); parser.feed(p.read_text(encoding='utf-8', errors='replace')); pages[p.resolve()] = parser
+    bad = []
+    for p, parser in pages.items():
+        for href in parser.links:
+            url = urllib.parse.urlsplit(href)
+            if url.scheme in ('http', 'https', 'mailto') or href.startswith('//'): continue
+            target = (p.parent/urllib.parse.unquote(url.path)).resolve() if url.path else p
+            if target.is_dir(): target = target/'index.html'
+            if not target.exists(): bad.append(f'{p.relative_to(site.resolve())}: {href} (no such file)')
+            elif url.fragment and target in pages and url.fragment not in pages[target].ids:
+                bad.append(f'{p.relative_to(site.resolve())}: {href} (no such anchor)')
+    return bad
+
+def execute_notebooks(nbs:Path, dest:Path, skip_flags) -> Path:
+    "Copy `nbs` to `dest` and run every notebook there as nbdev_test does (flagged cells skipped), keeping outputs"
+    from execnb.nbio import read_nb as read_exec_nb, write_nb
+    from execnb.shell import CaptureShell
+    from fastcore.xtras import working_directory
+    if dest.exists(): shutil.rmtree(dest)
+    shutil.copytree(nbs, dest, ignore=shutil.ignore_patterns('.ipynb_checkpoints', '_*'))
+    def skip(cell):
+        if cell.cell_type != 'code': return True
+        d = directives(cell)
+        return d.get('eval') == 'false' or bool(set(skip_flags) & d.keys())
+    for path in sorted(dest.rglob('*.ipynb')):
+        print('docs: executing', path.relative_to(dest), flush=True)
+        nb = read_exec_nb(path)
+        with working_directory(path.parent): CaptureShell(path).run_all(nb, exc_stop=True, preproc=skip)
+        write_nb(nb, path)
+    return dest
+
+def build(root:Path, execute:bool=False):
+    "Process the notebooks with nbdev (optionally run first, for outputs), write Sphinx sources, build HTML, check links"
+    from nbdev.config import get_config
+    from nbdev.serve import proc_nbs
+    cfg = get_config()
+    nbs = execute_notebooks(cfg.nbs_path, root/'_exec_nbs', cfg.tst_flags.split()) if execute else cfg.nbs_path
+    proc = proc_nbs(nbs, force=True)  # the cache misses changes to the installed package
+    src, site = root/'_site_src', root/cfg.doc_path
+    write_site_source(root, Path(proc), src, doc_url=cfg.doc_host.rstrip('/') + cfg.doc_baseurl.rstrip('/') + '/')
+    if site.exists(): shutil.rmtree(site)
+    res = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', '-j', 'auto',
+                          str(src), str(site)])
+    shutil.rmtree(site.parent/'jupyter_execute', ignore_errors=True)  # MyST-NB's copy of the outputs, beside the site
+    if res.returncode: sys.exit(f'docs: Sphinx reported warnings or errors (above)')
+    bad = broken_links(site)
+    if bad: sys.exit('docs: broken links:\n  ' + '\n  '.join(bad))
+    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site}, links checked')
