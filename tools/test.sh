@@ -22,7 +22,8 @@ stamp="$VIRTUAL_ENV/.fastnb-dev-$( (cat settings.ini setup.py; echo "$root") | s
 if [ ! -f "$stamp" ]; then
   echo "== installing fastnb[dev] into $VIRTUAL_ENV"
   python -m pip install -q --upgrade pip >/dev/null 2>&1
-  python -m pip install -q -e ".[dev]" || { echo "pip install -e .[dev] failed" >&2; exit 1; }
+  python -m pip install -e ".[dev]" > "$VIRTUAL_ENV/fastnb-install.log" 2>&1 \
+    || { tail -40 "$VIRTUAL_ENV/fastnb-install.log"; echo "pip install -e .[dev] failed (log: $VIRTUAL_ENV/fastnb-install.log)" >&2; exit 1; }
   touch "$stamp"
 fi
 
