@@ -19,20 +19,30 @@ def front_matter(nb:dict) -> dict:
             return yaml.safe_load(c['source'].strip().strip('-')) or {}
     return {}
 
-def fix_links(src:str, doc_url:str, depth:int) -> str:
+def fix_links(src:str, doc_url:str, depth:int, anchors:dict|None=None) -> str:
     "Point nbdev's absolute doc links at this site's pages, with anchors as Sphinx writes them"
     up = '../' * depth
     def _sub(m):
         page, _, anchor = m.group(1).partition('#')
-        page = re.sub(r'\.html$', '.ipynb', page) if page else page  # MyST resolves links to source pages
-        return f"({up}{page}" + (f"#{make_id(anchor)}" if anchor else '') + ')'
+        page = re.sub(r'\.html$', '', page)
+        if anchor and anchors is not None:  # a name with no show_doc heading: its class's heading, else the page
+            known = anchors.get(page, set())
+            anchor = next((a for a in (make_id(anchor), make_id(anchor.split('.')[0])) if a in known), '')
+        return f"({up}{page}.ipynb" + (f"#{make_id(anchor)}" if anchor else '') + ')' if page else m.group(0)
     return re.sub(r'\(' + re.escape(doc_url) + r'([^)\s]*)\)', _sub, src)
+
+HEADING = re.compile(r'^#{1,6}\s+(.+?)\s*$', re.M)
+
+def page_anchors(page:dict) -> set:
+    "The ids Sphinx gives the headings of a page"
+    return {make_id(re.sub(r'[`*]', '', h)) for c in page['cells'] if c['cell_type'] == 'markdown'
+            for h in HEADING.findall(c['source'])}
 
 def drop_pandoc_attrs(md:str) -> str:
     "Remove Pandoc link attributes (`[source](url){target=...}`), which only Quarto understands"
     return re.sub(r'(\]\([^)]*\))\{[^}]*\}', r'\1', md)
 
-def to_page(nb:dict, doc_url:str, depth:int) -> dict:
+def to_page(nb:dict) -> dict:
     "A processed notebook as a Sphinx page: title from the front matter, Quarto-only directives handled"
     fm = front_matter(nb)
     cells = []
@@ -42,16 +52,14 @@ def to_page(nb:dict, doc_url:str, depth:int) -> dict:
     for c in nb['cells']:
         if c['cell_type'] == 'raw': continue
         c = dict(c, metadata={k: v for k, v in c.get('metadata', {}).items() if k != 'slideshow'})
-        if c['cell_type'] == 'markdown':
-            c['source'] = fix_links(c['source'], doc_url, depth)
-        elif c['cell_type'] == 'code':
+        if c['cell_type'] == 'code':
             d = directives(c)
             if d.get('include') == 'false': continue
             c['source'] = strip_directives(c['source'])
             if d.get('output') == 'asis':  # as Quarto does: the markdown output (show_doc's) becomes page text
                 md = ''.join(''.join(o.get('data', {}).get('text/markdown', '')) for o in c.get('outputs', []))
                 md = re.sub(r'^\s*---\s*\n', '', md)  # drop show_doc's leading rule
-                c = {'cell_type': 'markdown', 'metadata': {}, 'source': fix_links(drop_pandoc_attrs(md), doc_url, depth)}
+                c = {'cell_type': 'markdown', 'metadata': {}, 'source': drop_pandoc_attrs(md)}
                 if not md.strip(): continue
             else:
                 if d.get('echo') == 'false': c['metadata']['tags'] = ['remove-input']
@@ -71,7 +79,7 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
     if src.exists(): shutil.rmtree(src)
     src.mkdir(parents=True)
     shutil.copy(root/'docs'/'conf.py', src/'conf.py')
-    api, sections = [], {k: [] for k in SECTIONS}
+    api, sections, pages = [], {k: [] for k in SECTIONS}, {}
     for path in sorted(proc.rglob('*.ipynb')):
         rel = path.relative_to(proc)
         if any(p.startswith(('_', '.')) for p in rel.parts): continue
@@ -80,15 +88,21 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
         name = Path(fm.get('output-file', rel.with_suffix('.html').name)).stem
         folder = rel.parts[0] if len(rel.parts) > 1 else ''
         if folder and folder not in SECTIONS: continue
-        dest = src/folder/f'{name}.ipynb'
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        page = to_page(nb, doc_url, depth=1 if folder else 0)
+        page = to_page(nb)
         if rel.name == 'index.ipynb' and not folder:
             page['cells'].append({'cell_type': 'markdown', 'metadata': {},
                                   'source': toctree(['api', 'tutorials/index', 'lessons/index'], hidden=True)})
         elif folder: sections[folder].append(name)
         else: api.append((rel.name, name, page_title(nb, name)))
-        for i, c in enumerate(page['cells']): c['id'] = f'cell-{i}'
+        pages[(folder, name)] = page
+    anchors = {name: page_anchors(page) for (folder, name), page in pages.items() if not folder}
+    for (folder, name), page in pages.items():
+        depth = 1 if folder else 0
+        for i, c in enumerate(page['cells']):
+            c['id'] = f'cell-{i}'
+            if c['cell_type'] == 'markdown': c['source'] = fix_links(c['source'], doc_url, depth, anchors)
+        dest = src/folder/f'{name}.ipynb'
+        dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(json.dumps(page, indent=1), encoding='utf-8')
     api_md = '# API\n\nOne page per module, in the order the library is built: each shows every exported name with its ' \
              'signature and docstring, with examples and tests.\n\n'
