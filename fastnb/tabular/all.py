@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/23_tabular_all.ipynb #d555e916
+# %% ../../nbs/23_tabular_all.ipynb #b4ecb785
 import numpy as np, pandas as pd, torch
 from torch import nn
 from ..torch_core import *
