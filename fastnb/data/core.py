@@ -4,7 +4,7 @@
 
 # %% ../../nbs/01_data_core.ipynb #6307770f
 from __future__ import annotations
-import inspect, json, os, platform, warnings
+import importlib, inspect, json, os, platform, warnings
 from collections.abc import Mapping
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -14,17 +14,21 @@ from fastcore.foundation import L
 from ..torch_core import default_device, to_device, to_cpu, to_np, show_image, subplots
 
 # %% auto #0
-__all__ = ['REGISTRY', 'NUM_WORKERS_ENV_VAR', 'register', 'TransformError', 'short_repr', 'Transform', 'ItemTransform',
-           'init_args', 'FuncTransform', 'Pipeline', 'Categorize', 'MultiCategorize', 'RegressionSetup', 'check_splits',
-           'Datasets', 'default_num_workers', 'DataLoader', 'show_element', 'label_text', 'show_decoded', 'DataLoaders',
-           'to_dict', 'from_dict', 'to_json', 'from_json']
+__all__ = ['REGISTRY', 'NUM_WORKERS_ENV_VAR', 'registry_name', 'register', 'TransformError', 'short_repr', 'Transform',
+           'ItemTransform', 'init_args', 'FuncTransform', 'Pipeline', 'Categorize', 'MultiCategorize',
+           'RegressionSetup', 'check_splits', 'Datasets', 'default_num_workers', 'DataLoader', 'show_element',
+           'label_text', 'show_decoded', 'DataLoaders', 'to_dict', 'from_dict', 'to_json', 'from_json']
 
 # %% ../../nbs/01_data_core.ipynb #a272c3eb
 REGISTRY: dict[str, object] = {}
 
+def registry_name(obj) -> str:
+    "The name `obj` is registered under: module and qualified name, so that two classes of the same name don't collide"
+    return f"{obj.__module__}.{obj.__qualname__}"
+
 def register(obj):
     "Add the class or function `obj` to the registry of names a JSON description may use; returns `obj` (a decorator)"
-    REGISTRY[obj.__name__] = obj
+    REGISTRY[registry_name(obj)] = obj
     return obj
 
 class TransformError(Exception):
@@ -540,7 +544,7 @@ class DataLoaders:
     def __repr__(self): return f"DataLoaders({', '.join(map(repr, self.loaders))}, path={str(self.path)!r})"
 
 # %% ../../nbs/01_data_core.ipynb #8585e0e5
-def _is_registered(obj) -> bool: return REGISTRY.get(getattr(obj, '__name__', None)) is obj
+def _is_registered(obj) -> bool: return hasattr(obj, '__qualname__') and REGISTRY.get(registry_name(obj)) is obj
 
 def to_dict(obj):
     "A JSON-ready description of `obj`: registered classes by name + constructor args + state; tensors, paths, tuples tagged"
@@ -555,15 +559,23 @@ def to_dict(obj):
     if isinstance(obj, Mapping):
         if not all(isinstance(k, str) for k in obj): raise TypeError(f"Can't describe {short_repr(obj)} as JSON: its keys must be strings.")
         return {'dict': {k: to_dict(v) for k,v in obj.items()}}
-    if _is_registered(obj): return {'function': obj.__name__}
+    if _is_registered(obj): return {'function': registry_name(obj)}
     if _is_registered(type(obj)):
-        desc = {'type': type(obj).__name__, 'args': {k: to_dict(v) for k,v in init_args(obj).items()}}
+        desc = {'type': registry_name(type(obj)), 'args': {k: to_dict(v) for k,v in init_args(obj).items()}}
         state = {k: to_dict(getattr(obj, k)) for k in getattr(obj, 'state_attrs', ())}
         return {**desc, 'state': state} if state else desc
     raise TypeError(f"Can't describe {short_repr(obj)} as JSON: it is not a registered class or function. Make it a Transform "
                     "subclass, or decorate its class or function with `@register` (a function must be defined at module level).")
 
+def _import_fastnb_module(name:str):
+    "Import the fastnb module that defines the registered `name` (only fastnb's own modules: nothing else is imported)"
+    parts = name.split('.')
+    for i in range(len(parts) - 1, 1, -1):
+        try: return importlib.import_module('.'.join(parts[:i]))
+        except ImportError: continue
+
 def _lookup(name:str, kind:str):
+    if name not in REGISTRY and name.startswith('fastnb.'): _import_fastnb_module(name)
     if name not in REGISTRY: raise KeyError(f"Unknown {kind} {name!r} in the JSON description: it isn't a registered Transform, class or "
                                             f"function. Import the module that defines it before loading. Known: {sorted(REGISTRY)}")
     return REGISTRY[name]
