@@ -35,12 +35,16 @@ HEADING = re.compile(r'^#{1,6}\s+(.+?)\s*$', re.M)
 
 def page_anchors(page:dict) -> set:
     "The ids Sphinx gives the headings of a page"
-    return {make_id(re.sub(r'[`*]', '', h)) for c in page['cells'] if c['cell_type'] == 'markdown'
+    return {make_id(re.sub(r'[`*\\]', '', h)) for c in page['cells'] if c['cell_type'] == 'markdown'
             for h in HEADING.findall(c['source'])}
 
 def drop_pandoc_attrs(md:str) -> str:
     "Remove Pandoc link attributes (`[source](url){target=...}`), which only Quarto understands"
     return re.sub(r'(\]\([^)]*\))\{[^}]*\}', r'\1', md)
+
+def escape_heading_underscores(md:str) -> str:
+    "Keep `__repr__` in a show_doc heading literal (Markdown would make it bold)"
+    return re.sub(r'^(#{1,6} .*)$', lambda m: m.group(1).replace('_', r'\_'), md, flags=re.M)
 
 def to_page(nb:dict) -> dict:
     "A processed notebook as a Sphinx page: title from the front matter, Quarto-only directives handled"
@@ -59,7 +63,7 @@ def to_page(nb:dict) -> dict:
             if d.get('output') == 'asis':  # as Quarto does: the markdown output (show_doc's) becomes page text
                 md = ''.join(''.join(o.get('data', {}).get('text/markdown', '')) for o in c.get('outputs', []))
                 md = re.sub(r'^\s*---\s*\n', '', md)  # drop show_doc's leading rule
-                c = {'cell_type': 'markdown', 'metadata': {}, 'source': drop_pandoc_attrs(md)}
+                c = {'cell_type': 'markdown', 'metadata': {}, 'source': escape_heading_underscores(drop_pandoc_attrs(md))}
                 if not md.strip(): continue
             else:
                 if d.get('echo') == 'false': c['metadata']['tags'] = ['remove-input']
