@@ -613,6 +613,7 @@ def export_description(self:Learner) -> dict:
     desc, problems = {'format': EXPORT_FORMAT, 'version': EXPORT_VERSION}, []
     if isinstance(self.dls, DataLoaders) and type(self.dls) is not DataLoaders:  # an application's subclass, rebuilt if registered
         desc['dls_type'] = registry_name(type(self.dls))
+    if type(self) is not Learner: desc['learner_type'] = registry_name(type(self))  # an application's Learner (its predict...), if registered
     for key, describe in parts.items():
         desc[key], problem = _describe_part(key, describe)
         if problem: problems.append(problem)
@@ -684,12 +685,12 @@ def _is_pickle(path:Path) -> bool:
     with open(path, 'rb') as f: start = f.read(2)
     return zipfile.is_zipfile(path) or start[:1] == b'\x80'
 
-def _dls_class(name:str|None) -> type:
-    "The registered `DataLoaders` subclass `name` (e.g. an application's), else `DataLoaders`"
-    if name is None: return DataLoaders
+def _registered_subclass(name:str|None, base:type) -> type:
+    "The registered subclass of `base` called `name` (an application's `DataLoaders` or `Learner`), else `base`"
+    if name is None: return base
     try: cls = from_dict({'function': name})
-    except KeyError: return DataLoaders
-    return cls if isinstance(cls, type) and issubclass(cls, DataLoaders) else DataLoaders
+    except KeyError: return base
+    return cls if isinstance(cls, type) and issubclass(cls, base) else base
 
 def _build_model(desc:dict) -> nn.Module:
     name = desc.get('constructor')
@@ -706,8 +707,8 @@ def _load_safe(path:Path, desc:dict, device) -> Learner:
     except RuntimeError as e:
         raise ExportError(f"The weights in {path} don't fit the model rebuilt by {desc['model']['constructor']} (was the model changed "
                           f"after it was built?): {str(e)[:300]}") from None
-    dls = _dls_class(desc.get('dls_type')).from_json(json.dumps(desc['dls']), device=device, path=path.parent)
-    return Learner(dls, model, loss_func=from_dict(desc['loss_func']), path=path.parent)
+    dls = _registered_subclass(desc.get('dls_type'), DataLoaders).from_json(json.dumps(desc['dls']), device=device, path=path.parent)
+    return _registered_subclass(desc.get('learner_type'), Learner)(dls, model, loss_func=from_dict(desc['loss_func']), path=path.parent)
 
 def _load_pickle(path:Path, device) -> Learner:
     state = torch.load(path, map_location=device, weights_only=False)

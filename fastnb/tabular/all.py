@@ -18,6 +18,9 @@ from ..optimizer import *
 from ..learner import *
 from ..metrics import *
 from ..callback.schedule import *
+from ..callback.progress import *
+from ..callback.tracker import *
+from ..callback.fp16 import *
 from .core import *
 from .model import *
 from .learner import *

@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, torch
 from torch.utils.data import DataLoader as TorchDataLoader, BatchSampler, RandomSampler, SequentialSampler
 from fastcore.foundation import L
 from fastcore.basics import patch
-from ..data.core import (Transform, Categorize, RegressionSetup, DataLoader, DataLoaders, check_splits, short_repr,
+from ..data.core import (register, Transform, Categorize, RegressionSetup, DataLoader, DataLoaders, check_splits, short_repr,
                          to_dict, from_dict)
 from ..data.block import TransformBlock, CategoryBlock, RegressionBlock, RandomSplitter, IndexSplitter
 from ..torch_core import to_cpu
@@ -389,6 +389,7 @@ class TabDataLoader(DataLoader):
     def decode_target(self, t, k:int=0): return self.dataset.decode_target(t, k)
 
 # %% ../../nbs/20_tabular_core.ipynb #49102f75
+@register  # an export names this class, so `load_learner` rebuilds tables' loaders
 class TabularDataLoaders(DataLoaders):
     "Training and validation `TabDataLoader`s over a `TabularPandas`, made `from_df` or `from_csv`"
     to = property(lambda self: self.train_ds, doc="The training `TabularPandas`")

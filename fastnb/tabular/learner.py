@@ -5,6 +5,7 @@
 # %% ../../nbs/22_tabular_learner.ipynb #972f5772
 from __future__ import annotations
 import pandas as pd
+from ..data.core import register
 from ..learner import Learner
 from .core import TabularDataLoaders, _as_frame
 from .model import TabularModel, get_emb_sz
@@ -13,6 +14,7 @@ from .model import TabularModel, get_emb_sz
 __all__ = ['TabularLearner', 'tabular_learner']
 
 # %% ../../nbs/22_tabular_learner.ipynb #b5ac7112
+@register  # so `load_learner` gives back a TabularLearner, with its `predict` for rows
 class TabularLearner(Learner):
     "A `Learner` for tables that can `predict` one row and show results as a table"
     def predict(self, row) -> tuple:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from fastcore.foundation import L
 from ..data.core import register
+from ..learner import register_model
 from .core import TabularPandas, Categorify
 
 # %% auto #0
@@ -54,7 +55,7 @@ def _linear_block(n_in:int, n_out:int, p:float, use_bn:bool, act_cls) -> list[nn
     return block
 
 # %% ../../nbs/21_tabular_model.ipynb #020c95cc
-@register
+@register_model  # records how it was built, so `learn.export` can describe it and `load_learner` rebuild it
 class TabularModel(nn.Module):
     "Embeddings of the categorical inputs (with dropout `embed_p`), batch-normed continuous inputs, then linear `layers` to `out_sz`"
     def __init__(self, emb_szs:list, n_cont:int, out_sz:int, layers:list, ps=None, embed_p:float=0., y_range=None,
