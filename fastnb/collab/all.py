@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/31_collab_all.ipynb #96e323a1
+# %% ../../nbs/31_collab_all.ipynb #fee6a411
 import numpy as np, pandas as pd, torch, torch.nn.functional as F, matplotlib.pyplot as plt
 from pathlib import Path
 from torch import nn
@@ -26,6 +26,6 @@ from ..metrics import *
 from ..callback.schedule import *
 from .core import *
 
-# %% ../../nbs/31_collab_all.ipynb #7203f4ae
+# %% ../../nbs/31_collab_all.ipynb #5d66a4d6
 _modules = (torch_core, data_core, data_block, data_external, datasets, losses, optimizer, learner, metrics, callback_schedule, collab_core)
 __all__ = [name for m in _modules for name in m.__all__] + ['np', 'pd', 'torch', 'F', 'plt', 'Path', 'nn', 'L']  # replaces nbdev's empty list
