@@ -12,7 +12,7 @@ from torch import nn
 from fastcore.foundation import L
 from .. import torch_core, losses, datasets, optimizer, learner, metrics
 from ..data import core as data_core, block as data_block, external as data_external
-from ..callback import schedule as callback_schedule
+from ..callback import schedule as callback_schedule, progress as callback_progress, tracker as callback_tracker, fp16 as callback_fp16
 from . import core as collab_core
 from ..torch_core import *
 from ..data.core import *
@@ -24,8 +24,12 @@ from ..optimizer import *
 from ..learner import *
 from ..metrics import *
 from ..callback.schedule import *
+from ..callback.progress import *
+from ..callback.tracker import *
+from ..callback.fp16 import *
 from .core import *
 
 # %% ../../nbs/31_collab_all.ipynb #5d66a4d6
-_modules = (torch_core, data_core, data_block, data_external, datasets, losses, optimizer, learner, metrics, callback_schedule, collab_core)
+_modules = (torch_core, data_core, data_block, data_external, datasets, losses, optimizer, learner, metrics, callback_schedule,
+            callback_progress, callback_tracker, callback_fp16, collab_core)
 __all__ = [name for m in _modules for name in m.__all__] + ['np', 'pd', 'torch', 'F', 'plt', 'Path', 'nn', 'L']  # replaces nbdev's empty list

@@ -16,11 +16,12 @@ from ..data.block import RandomSplitter
 from ..losses import MSELossFlat
 from ..learner import Learner
 from ..optimizer import norm_params, norm_bias_params
+from ..tabular.model import sigmoid_range, emb_sz_rule  # shared with tables: one definition of each
 
 # %% auto #0
 __all__ = ['make_vocab', 'UnknownIdError', 'encode_column', 'CollabDataset', 'CollabDataLoader', 'CollabDataLoaders',
-           'sigmoid_range', 'EmbeddingDotBias', 'emb_sz_rule', 'EmbeddingNN', 'CollabLearner', 'collab_learner',
-           'ranked_by_bias', 'factor_pca', 'plot_factors', 'most_similar']
+           'EmbeddingDotBias', 'EmbeddingNN', 'CollabLearner', 'collab_learner', 'ranked_by_bias', 'factor_pca',
+           'plot_factors', 'most_similar']
 
 # %% ../../nbs/30_collab.ipynb #b7345e80
 _NA = '#na#'  # the vocab's entry 0: ids a validation rating has but no training rating
@@ -185,10 +186,6 @@ class CollabDataLoaders(DataLoaders):
         return int((self.valid_ds.x == 0).any(dim=1).sum())
 
 # %% ../../nbs/30_collab.ipynb #16b8ee9c
-def sigmoid_range(x:torch.Tensor, low:float, high:float) -> torch.Tensor:
-    "A sigmoid squashed into `(low, high)`"
-    return torch.sigmoid(x) * (high - low) + low
-
 def _embedding(n:int, n_factors:int) -> nn.Embedding:
     "An embedding of `n` rows initialised with small values (std 0.01), so early dot products are near 0"
     emb = nn.Embedding(n, n_factors)
@@ -254,10 +251,6 @@ class EmbeddingDotBias(_CollabModel):
         return to_cpu(emb(self._get_idx(arr, is_item)).detach().squeeze(1))
 
 # %% ../../nbs/30_collab.ipynb #a04b3db2
-def emb_sz_rule(n_cat:int) -> int:
-    "A good embedding size for `n_cat` categories (fast.ai's rule of thumb: 1.6 n^0.56, at most 600)"
-    return min(600, round(1.6 * n_cat**0.56))
-
 def _mlp(n_in:int, layers:list[int], ps:list[float], use_bn:bool) -> list[nn.Module]:
     mods = []
     for n_out, p in zip(layers, ps):
