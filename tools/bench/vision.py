@@ -1,0 +1,101 @@
+#!/usr/bin/env python
+"""Benchmark (not a test): one epoch of `vision_learner(resnet18)` from scratch on mnist_5k (4,000 training + 1,000
+validation digits, 28 px, batch 64, one-cycle) timed three ways on the same machine, in the same run:
+
+1. fastnb: `vision_learner` + `fit_one_cycle`, images decoded once (`cache_items`, as `fastnb_train` does);
+2. a plain PyTorch loop: the same model, the same decoded tensors, AdamW + OneCycleLR with the same schedule;
+3. fastai 2.8 (skipped if `--fastai-python` doesn't exist): its `vision_learner` + `fit_one_cycle` on the same folders.
+
+Prints images/s (training images of the epoch / seconds for the epoch, validation included) and the ratios.
+Usage: python tools/bench/vision.py [--fastai-python /work/fastai-venv/bin/python] [--threads N] [--epochs 1]
+"""
+import argparse, json, os, subprocess, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import torch
+import torch.nn.functional as F
+
+FASTAI_SCRIPT = r'''
+import json, sys, time, torch
+from fastai.vision.all import *
+torch.set_num_threads({threads})
+set_seed(42)
+dls = ImageDataLoaders.from_folder({path!r}, train='train', valid='valid', bs={bs}, num_workers=0)
+learn = vision_learner(dls, resnet18, pretrained=False, metrics=error_rate)
+with learn.no_bar(), learn.no_logging():
+    start = time.perf_counter(); learn.fit_one_cycle({epochs}, {lr}); seconds = time.perf_counter() - start
+print(json.dumps({{'seconds': seconds, 'error_rate': float(learn.recorder.values[-1][2]), 'n_train': len(dls.train_ds)}}))
+'''
+
+def bench_fastnb(path, bs, epochs, lr):
+    from fastnb.torch_core import set_seed
+    from fastnb.metrics import error_rate
+    from fastnb.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner)
+    from fastnb.vision.data import ImageDataLoaders
+    from fastnb.vision.learner import vision_learner
+    from fastnb.vision.cli import cache_items
+    set_seed(42)
+    dls = cache_items(ImageDataLoaders.from_folder(path, bs=bs, num_workers=0))
+    learn = vision_learner(dls, 'resnet18', pretrained=False, metrics=error_rate)
+    learn.silent = True
+    start = time.perf_counter(); learn.fit_one_cycle(epochs, lr); seconds = time.perf_counter() - start
+    return dict(seconds=seconds, error_rate=learn.recorder.values[-1][2], n_train=len(dls.train_ds)), dls
+
+def bench_plain(dls, bs, epochs, lr):
+    "The same model, data tensors and schedule in a plain PyTorch loop"
+    from fastnb.torch_core import set_seed
+    from fastnb.vision.learner import vision_model
+    set_seed(42)
+    model = vision_model('resnet18', 10)
+    (xs, ys), (vxs, vys) = dls.train.dataset.tensors, dls.valid.dataset.tensors
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.}], lr=lr, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01)
+    n_batches = len(xs) // bs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches, pct_start=0.25, div_factor=25.,
+                                                final_div_factor=1e5 / 25, base_momentum=0.85, max_momentum=0.95)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xs))
+        for i in range(n_batches):
+            idx = perm[i*bs:(i+1)*bs]
+            loss = F.cross_entropy(model(xs[idx].float().div_(255)), ys[idx])
+            loss.backward(); opt.step(); opt.zero_grad(); sched.step()
+        model.eval(); wrong = 0
+        with torch.no_grad():
+            for i in range(0, len(vxs), bs): wrong += (model(vxs[i:i+bs].float().div_(255)).argmax(1) != vys[i:i+bs]).sum().item()
+    return dict(seconds=time.perf_counter() - start, error_rate=wrong / len(vxs), n_train=len(xs))
+
+def bench_fastai(python, path, bs, epochs, lr, threads):
+    script = FASTAI_SCRIPT.format(path=str(path), bs=bs, epochs=epochs, lr=lr, threads=threads)
+    res = subprocess.run([python, '-c', script], capture_output=True, text=True)
+    if res.returncode != 0: raise RuntimeError(f"fastai run failed:\n{res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--fastai-python', default='/work/fastai-venv/bin/python', help="python of a venv with fastai (skipped if missing)")
+    p.add_argument('--threads', type=int, default=None, help="torch threads for all three (default: the idle cores)")
+    p.add_argument('--epochs', type=int, default=1); p.add_argument('--bs', type=int, default=64); p.add_argument('--lr', type=float, default=1e-2)
+    args = p.parse_args()
+    from fastnb.datasets import get_dataset
+    from fastnb.vision.cli import idle_threads
+    threads = args.threads or idle_threads()
+    torch.set_num_threads(threads)
+    path = get_dataset('mnist_5k')
+    print(f"mnist_5k, resnet18 from scratch, 28 px, bs {args.bs}, {args.epochs} epoch(s) one-cycle lr {args.lr}, torch {torch.__version__}, "
+          f"{threads} thread(s), load average {os.getloadavg()[0]:.1f}")
+    results = {}
+    results['fastnb'], dls = bench_fastnb(path, args.bs, args.epochs, args.lr)
+    results['plain PyTorch'] = bench_plain(dls, args.bs, args.epochs, args.lr)
+    if Path(args.fastai_python).exists(): results['fastai'] = bench_fastai(args.fastai_python, path, args.bs, args.epochs, args.lr, threads)
+    else: print(f"(fastai skipped: no {args.fastai_python})")
+    for name, r in results.items():
+        r['images_per_s'] = r['n_train'] * args.epochs / r['seconds']
+        print(f"{name:<14} {r['seconds']:7.1f} s  {r['images_per_s']:7.1f} images/s  error_rate {r['error_rate']:.4f}")
+    fastnb = results['fastnb']['images_per_s']
+    for name, r in results.items():
+        if name != 'fastnb': print(f"fastnb / {name}: {fastnb / r['images_per_s']:.3f}")
+
+if __name__ == '__main__': main()
