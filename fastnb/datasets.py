@@ -340,7 +340,7 @@ def build_stamps(files:SourceFiles, dest:Path) -> dict:
     df.to_csv(dest/'labels.csv', index=False)
     return {**df.label.value_counts().to_dict(), 'images': len(list((dest/'images').glob('*.png'))), 'classes': df.label.nunique()}
 
-# %% ../nbs/04_datasets.ipynb #bfc527c8
+# %% ../nbs/04_datasets.ipynb #ec1a4662
 STAMPS_SEG_CODES = ['background'] + STAMP_CATEGORIES
 _SEG_PALETTE = [0, 0, 0, 31, 119, 180, 255, 127, 14, 44, 160, 44, 214, 39, 40, 148, 103, 189, 140, 86, 75]
 
