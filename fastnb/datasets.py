@@ -18,12 +18,12 @@ from fastcore.script import call_parse, Param
 from .data.external import fastnb_path, file_lock
 
 # %% auto #0
-__all__ = ['DATASETS', 'MARKER', 'FASHION_CLASSES', 'STAMP_CATEGORIES', 'WEATHER_COLS', 'SourceNotFoundError', 'Source',
-           'SourceFiles', 'source_cache', 'find_source', 'DatasetBuildError', 'DatasetInfo', 'register_dataset',
-           'dataset_names', 'read_marker', 'get_dataset', 'save_images', 'write_image_folders', 'split_by_class',
-           'random_split', 'build_mnist_5k', 'read_idx', 'build_fashion_mnist', 'composite_on_white', 'build_stamps',
-           'build_movielens_100k', 'build_wage', 'build_bikeshare', 'build_flights', 'build_rotten_tomatoes',
-           'build_news', 'prepare_datasets', 'fastnb_datasets']
+__all__ = ['DATASETS', 'MARKER', 'FASHION_CLASSES', 'STAMP_CATEGORIES', 'STAMPS_SEG_CODES', 'WEATHER_COLS', 'SourceNotFoundError',
+           'Source', 'SourceFiles', 'source_cache', 'find_source', 'DatasetBuildError', 'DatasetInfo',
+           'register_dataset', 'dataset_names', 'read_marker', 'get_dataset', 'save_images', 'write_image_folders',
+           'split_by_class', 'random_split', 'build_mnist_5k', 'read_idx', 'build_fashion_mnist', 'composite_on_white',
+           'build_stamps', 'build_stamps_seg', 'build_movielens_100k', 'build_wage', 'build_bikeshare', 'build_flights',
+           'build_rotten_tomatoes', 'build_news', 'prepare_datasets', 'fastnb_datasets']
 
 # %% ../nbs/04_datasets.ipynb #f36de9fa
 class SourceNotFoundError(FileNotFoundError):
@@ -339,6 +339,75 @@ def build_stamps(files:SourceFiles, dest:Path) -> dict:
     df = pd.DataFrame(rows)
     df.to_csv(dest/'labels.csv', index=False)
     return {**df.label.value_counts().to_dict(), 'images': len(list((dest/'images').glob('*.png'))), 'classes': df.label.nunique()}
+
+# %% ../nbs/04_datasets.ipynb #ec1a4662
+STAMPS_SEG_CODES = ['background'] + STAMP_CATEGORIES
+_SEG_PALETTE = [0, 0, 0, 31, 119, 180, 255, 127, 14, 44, 160, 44, 214, 39, 40, 148, 103, 189, 140, 86, 75]
+
+def _seg_background(rng:np.random.Generator, size:int) -> tuple[np.ndarray, str, str]:
+    "A random `size`×`size` RGB background: (pixels, kind, colour of a plain one as 'r g b' else '')"
+    kind = str(rng.choice(['plain', 'gradient', 'noise']))
+    c1, c2 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    if kind == 'plain': return np.broadcast_to(c1, (size, size, 3)).astype(np.uint8), kind, ' '.join(map(str, c1))
+    if kind == 'gradient':
+        angle = rng.uniform(0, 2 * np.pi)
+        yy, xx = np.mgrid[0:size, 0:size] / (size - 1)
+        t = (np.cos(angle) * xx + np.sin(angle) * yy)
+        t = ((t - t.min()) / (t.max() - t.min()))[..., None]
+        return ((1 - t) * c1 + t * c2).round().astype(np.uint8), kind, ''
+    coarse = Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8))
+    return np.asarray(coarse.resize((size, size), Image.BICUBIC)), kind, ''
+
+def _cutout(raw:bytes) -> Image.Image:
+    "A stamp as RGBA, cropped to the box of its opaque pixels"
+    im = Image.open(io.BytesIO(raw)).convert('RGBA')
+    box = Image.fromarray((np.asarray(im)[..., 3] >= 128).astype(np.uint8) * 255).getbbox()
+    return im.crop(box) if box else im
+
+def _paste(img:np.ndarray, mask:np.ndarray, stamp:Image.Image, code:int, rng:np.random.Generator) -> tuple:
+    "Paste `stamp` at a random place and scale into `img`, writing `code` into `mask` where it is opaque; its box"
+    size = img.shape[0]
+    longest = int(rng.uniform(0.35, 0.8) * size)
+    scale = longest / max(stamp.size)
+    w, h = max(1, round(stamp.width * scale)), max(1, round(stamp.height * scale))
+    a = np.asarray(stamp.resize((w, h), Image.LANCZOS))
+    x, y = int(rng.integers(0, size - w + 1)), int(rng.integers(0, size - h + 1))
+    opaque = a[..., 3] >= 128
+    img[y:y+h, x:x+w][opaque] = a[..., :3][opaque]
+    mask[y:y+h, x:x+w][opaque] = code
+    return x, y, w, h
+
+@register_dataset('stamps_seg', Source('tuxpaint-stamps-default', '2022.06.04-1', 'deb', 'usr/share/tuxpaint/stamps', needs=tuple(STAMP_CATEGORIES)),
+                  expected=dict(images=300, labels=300, codes=7, objects=431, stamps_used=246),
+                  description='segmentation: 300 128x128 images of stamps pasted on backgrounds, labels/<stem>_P.png masks, codes.txt')
+def build_stamps_seg(files:SourceFiles, dest:Path, n_images:int=300, size:int=128, seed:int=10) -> dict:
+    "Write `n_images` images of one or two stamps pasted on random backgrounds, with their masks (`labels/`) and `codes.txt`"
+    pattern = re.compile(rf"^({'|'.join(STAMP_CATEGORIES)})/.+\.png$")
+    stamps = {c: [] for c in STAMP_CATEGORIES}
+    for rel, raw in sorted(files.iter_files('*.png')):
+        if m := pattern.match(rel): stamps[m[1]].append((rel, _cutout(raw)))
+    rng, rows = np.random.default_rng(seed), []
+    for d in ('images', 'labels'): (dest/d).mkdir()
+    for i in range(n_images):
+        bg, kind, colour = _seg_background(rng, size)
+        img, mask = bg.copy(), np.zeros((size, size), dtype=np.uint8)
+        placed = []
+        for _ in range(int(rng.integers(1, 3))):
+            code = int(rng.integers(1, len(STAMPS_SEG_CODES)))
+            rel, stamp = stamps[STAMPS_SEG_CODES[code]][int(rng.integers(len(stamps[STAMPS_SEG_CODES[code]])))]
+            placed.append((code, rel, _paste(img, mask, stamp, code, rng)))
+        stem = f'seg_{i:03d}'
+        Image.fromarray(img).save(dest/'images'/f'{stem}.png')
+        label = Image.fromarray(mask, mode='L').convert('P'); label.putpalette(_SEG_PALETTE)
+        label.save(dest/'labels'/f'{stem}_P.png')
+        for k, (code, rel, (x, y, w, h)) in enumerate(placed):
+            visible = int((mask[y:y+h, x:x+w] == code).sum())
+            rows.append(dict(image=f'{stem}.png', object=k, category=STAMPS_SEG_CODES[code], code=code, source=rel,
+                             x=x, y=y, w=w, h=h, visible_pixels=visible, background=kind, colour=colour))
+    (dest/'codes.txt').write_text('\n'.join(STAMPS_SEG_CODES) + '\n')
+    df = pd.DataFrame(rows); df.to_csv(dest/'objects.csv', index=False)
+    return dict(images=len(list((dest/'images').glob('*.png'))), labels=len(list((dest/'labels').glob('*_P.png'))),
+                codes=len(STAMPS_SEG_CODES), objects=len(df), stamps_used=df.source.nunique())
 
 # %% ../nbs/04_datasets.ipynb #76ae9dd7
 def _read_atomic(raw:bytes) -> pd.DataFrame:
