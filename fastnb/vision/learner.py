@@ -16,12 +16,13 @@ from safetensors.torch import load_file as load_safetensors
 from ..data.core import Pipeline
 from ..optimizer import body_head_splitter
 from ..learner import Learner, register_model
+from ..callback.hook import num_features_model
 from .augment import Normalize, imagenet_stats
 
 # %% auto #0
 __all__ = ['arch_name', 'PretrainedWeightsError', 'pretrained_file', 'pretrained_state', 'read_checkpoint', 'cut_model',
-           'adapt_first_conv', 'create_body', 'AdaptiveConcatPool2d', 'num_features_model', 'create_head',
-           'add_normalize', 'vision_model', 'vision_learner']
+           'adapt_first_conv', 'create_body', 'AdaptiveConcatPool2d', 'create_head', 'add_normalize', 'vision_model',
+           'vision_learner']
 
 # %% ../../nbs/13_vision_learner.ipynb #37ffb100
 def arch_name(arch) -> str:
@@ -149,15 +150,6 @@ class AdaptiveConcatPool2d(nn.Module):
         self.size, self.max_pool, self.avg_pool = size, nn.AdaptiveMaxPool2d(size), nn.AdaptiveAvgPool2d(size)
     def forward(self, x): return torch.cat([self.max_pool(x), self.avg_pool(x)], dim=1)
 
-def num_features_model(body:nn.Module, size:int=64) -> int:
-    "The number of channels `body` outputs (found by passing it a small dummy batch)"
-    _, _, conv = _first_conv(body)
-    was_training = body.training
-    body.eval()
-    try:
-        with torch.no_grad(): return body(torch.zeros(1, conv.in_channels, size, size, device=conv.weight.device)).shape[1]
-    finally: body.train(was_training)
-
 def create_head(nf:int, n_out:int, lin_ftrs:list|None=None, ps=0.5, concat_pool:bool=True, first_bn:bool=True,
                 bn_final:bool=False) -> nn.Sequential:
     "A head for `nf` feature maps: (concat) pool, flatten, then [batch norm, dropout, linear, ReLU] layers ending in `n_out` outputs"
@@ -202,7 +194,7 @@ def _check_channels(dls, n_in:int):
 def vision_model(arch:str, n_out:int, n_in:int=3, concat_pool:bool=True, lin_ftrs:list|None=None, ps=0.5, cut=None) -> nn.Sequential:
     "`nn.Sequential(body, head)` for torchvision `arch` (random weights): the model `vision_learner` trains and `load_learner` rebuilds"
     body = create_body(arch, n_in=n_in, pretrained=False, cut=cut)
-    return nn.Sequential(body, create_head(num_features_model(body), n_out, lin_ftrs=lin_ftrs, ps=ps, concat_pool=concat_pool))
+    return nn.Sequential(body, create_head(num_features_model(body, n_channels=_first_conv(body)[2].in_channels), n_out, lin_ftrs=lin_ftrs, ps=ps, concat_pool=concat_pool))
 
 def vision_learner(dls, arch, pretrained=True, n_out:int|None=None, loss_func=None, metrics=None, ps=0.5, concat_pool:bool=True,
                    lin_ftrs:list|None=None, normalize:bool=True, n_in:int=3, cut=None, splitter=None, **kwargs) -> Learner:

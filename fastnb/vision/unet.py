@@ -23,6 +23,7 @@ from ..losses import CrossEntropyLossFlat
 from ..metrics import Metric
 from ..learner import Learner
 from ..callback.hook import hook_outputs, model_sizes, dummy_eval
+from .learner import create_body, cut_model, add_normalize
 
 # %% auto #0
 __all__ = ['DiceMulti', 'MaskGetter', 'SegmentationDataLoaders', 'mask_colours', 'show_mask', 'show_segmentation', 'skip_idxs',
@@ -129,16 +130,6 @@ def show_segmentation(images, masks, codes=None, preds=None, ncols:int|None=None
     return axs
 
 # %% ../../nbs/50_vision_unet.ipynb #69c93851
-def _cut_body(model:nn.Module) -> nn.Sequential:
-    "The children of a torchvision classifier up to (not including) its global pooling layer, as an `nn.Sequential`"
-    children = list(model.children())
-    pool_idx = next((i for i, m in enumerate(children) if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))), None)
-    if pool_idx is None:
-        raise ValueError(f"Can't find the pooling layer of {type(model).__name__} to cut its body: pass a body (an nn.Sequential "
-                         f"of the layers before pooling) instead of the whole model.")
-    body = children[:pool_idx]
-    return body[0] if len(body) == 1 and isinstance(body[0], nn.Sequential) else nn.Sequential(*body)
-
 def skip_idxs(sizes:list[tuple]) -> list[int]:
     "Indices of the layers whose output is the last at its grid size, before the grid shrinks (the U-Net's skip connections)"
     return [i for i in range(len(sizes) - 1) if sizes[i][-2:] != sizes[i + 1][-2:]]
@@ -304,20 +295,6 @@ def unet_splitter(model:DynamicUnet) -> list[list[nn.Parameter]]:
     body_ids = {id(p) for p in body}
     return [body, [p for p in model.parameters() if id(p) not in body_ids]]
 
-def _arch_model(arch, pretrained:bool) -> nn.Module:
-    "The torchvision model `arch()`, with its default (ImageNet) weights if `pretrained`"
-    name = getattr(arch, '__name__', type(arch).__name__)
-    if not pretrained: return arch(weights=None)
-    try: return arch(weights='DEFAULT')
-    except (OSError, RuntimeError, ValueError) as e:  # offline, or no weights published
-        raise RuntimeError(f"Couldn't get the pretrained weights of {name}: {e}. Pass `pretrained=False` to train from scratch, "
-                           f"or put the weights file in torch's cache ({torch.hub.get_dir()}/checkpoints).") from None
-
-def _add_normalize(dls, stats):
-    "Add `Normalize` with `stats` to the batch transforms of every loader of `dls` that has none"
-    for dl in dls.loaders:
-        if not any(isinstance(t, Normalize) for t in dl.after_batch): dl.after_batch = Pipeline(list(dl.after_batch) + [Normalize.from_stats(*stats)])
-
 def _image_size(dls) -> tuple[int, int]:
     "The (h, w) of the images of one training batch"
     return tuple(dls.one_batch()[0].shape[-2:])
@@ -328,8 +305,8 @@ def unet_learner(dls, arch, pretrained:bool=True, n_out:int|None=None, loss_func
     "A `Learner` for segmentation: a `DynamicUnet` on the body of `arch`, body and decoder as parameter groups, body frozen"
     n_out = n_out if n_out is not None else getattr(dls, '_c', None) or (len(dls.vocab) if dls.vocab is not None else None)
     if n_out is None: raise ValueError("unet_learner can't tell how many codes there are: pass `codes=` to SegmentationDataLoaders or `n_out=` here.")
-    body = _cut_body(_arch_model(arch, pretrained) if callable(arch) and not isinstance(arch, nn.Module) else arch)
-    if pretrained and normalize: _add_normalize(dls, imagenet_stats)
+    body = cut_model(arch) if isinstance(arch, nn.Module) else create_body(arch, pretrained=pretrained)
+    if pretrained and normalize: add_normalize(dls)
     img_size = _hw(img_size) if img_size is not None else _image_size(dls)
     model = DynamicUnet(body, n_out, img_size, blur=blur, blur_final=blur_final, self_attention=self_attention,
                         y_range=y_range, last_cross=last_cross, bottle=bottle)
@@ -337,17 +314,3 @@ def unet_learner(dls, arch, pretrained:bool=True, n_out:int|None=None, loss_func
                     metrics=metrics, splitter=unet_splitter, **kwargs)
     learn.freeze()
     return learn
-
-# %% ../../nbs/50_vision_unet.ipynb #7e603c84
-def _learner_show_results(self:Learner, ds_idx:int=1, dl=None, max_n:int=9, **kwargs):
-    "Show `max_n` items of one batch of the validation set (or `dl`) with the model's decoded predictions"
-    dl = self._dl_for(ds_idx, dl)
-    b = dl.one_batch()
-    self.model.eval()
-    with torch.no_grad(): preds = self.model(*b[:self.n_inp])
-    decodes = getattr(self.loss_func, 'decodes', None)
-    preds = decodes(preds) if decodes is not None else preds
-    show = getattr(self.dls, 'show_results', None) if dl in (self.dls.valid, self.dls.train) else None
-    return (show or dl.show_results)(b, preds, max_n=max_n, **kwargs)
-
-if not hasattr(Learner, 'show_results'): Learner.show_results = _learner_show_results
