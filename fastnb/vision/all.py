@@ -22,6 +22,8 @@ from ..callback.schedule import *
 from ..callback.progress import *
 from ..callback.fp16 import *
 from ..callback.tracker import *
+from ..callback.hook import *
+from .unet import *  # segmentation: SegmentationDataLoaders, unet_learner, Dice
 from .core import *
 from .augment import *
 from .data import *

@@ -118,8 +118,7 @@ def fastnb_train(path:Param("Folder of images, one subfolder per class (default:
     except (FileNotFoundError, ValueError, PretrainedWeightsError) as e: sys.exit(f"fastnb_train: {e}")
     err = learn.recorder.metric_values[0]
     print(f"error_rate: {err:.4f} ({len(learn.dls.valid_ds)} validation images, {time.perf_counter() - start:.1f} s)")
-    print(f"exported to {Path(out).resolve()}")
-    return learn
+    print(f"exported to {Path(out).resolve()}")  # returns None: a console script's return value becomes its exit status
 
 # %% ../../nbs/16_vision_cli.ipynb #ee434665
 def predict_files(model, images) -> list[tuple[str, str, float]]:
@@ -139,4 +138,3 @@ def fastnb_predict(model:Param("Exported model file (from fastnb_train or learn.
     try: results = predict_files(model, images)
     except (FileNotFoundError, ValueError) as e: sys.exit(f"fastnb_predict: {e}")
     for f, label, p in results: print(f"{f}\t{label}\t{p:.4f}")
-    return results
