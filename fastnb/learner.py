@@ -217,9 +217,10 @@ def __call__(self:Learner, event_name:str):
 @patch
 def create_opt(self:Learner):
     "Make the optimizer: `opt_func(splitter(model), lr=lr, train_always=..., no_wd=...)`, then set `wd` if given"
-    self.opt = self.opt_func(self.splitter(self.model), lr=self.lr,
-                             train_always=norm_params(self.model) if self.train_bn else (),
-                             no_wd=() if self.wd_bn_bias else norm_bias_params(self.model))
+    # no weight decay on norm layers and biases, nor on what the model names in `bias_params()` (e.g. collab's bias embeddings)
+    no_wd = () if self.wd_bn_bias else list(norm_bias_params(self.model)) + list(getattr(self.model, 'bias_params', list)())
+    self.opt = self.opt_func(self.splitter(self.model), lr=self.lr, no_wd=no_wd,
+                             train_always=norm_params(self.model) if self.train_bn else ())
     if self.wd is not None: self.opt.set_hyper('wd', self.wd)
 
 @patch

@@ -15,7 +15,6 @@ from ..data.core import DataLoader, DataLoaders, short_repr
 from ..data.block import RandomSplitter
 from ..losses import MSELossFlat
 from ..learner import Learner
-from ..optimizer import norm_params, norm_bias_params
 from ..tabular.model import sigmoid_range, emb_sz_rule  # shared with tables: one definition of each
 
 # %% auto #0
@@ -289,13 +288,7 @@ class EmbeddingNN(_CollabModel):
 
 # %% ../../nbs/30_collab.ipynb #a92e8fbb
 class CollabLearner(Learner):
-    "A `Learner` for ratings: bias embeddings get no weight decay; predicts a (user, item) pair; shows results as a table"
-    def create_opt(self):
-        "As `Learner.create_opt`, but the bias embeddings, like the biases of layers, get no weight decay (unless `wd_bn_bias`)"
-        no_wd = () if self.wd_bn_bias else norm_bias_params(self.model) + getattr(self.model, 'bias_params', list)()
-        self.opt = self.opt_func(self.splitter(self.model), lr=self.lr, no_wd=no_wd,
-                                 train_always=norm_params(self.model) if self.train_bn else ())
-        if self.wd is not None: self.opt.set_hyper('wd', self.wd)
+    "A `Learner` for ratings: predicts a (user, item) pair; shows results as a table (bias embeddings get no weight decay: `Learner.create_opt` asks the model's `bias_params`)"
     def predict(self, user, item) -> float:
         "The predicted rating of `item` by `user` (both ids as in the training data); unknown ids raise a `KeyError`"
         dl = self.dls.test_dl([(user, item)])
