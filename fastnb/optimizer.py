@@ -53,7 +53,7 @@ def expand_hyper(value, n_groups:int, name:str='lr') -> list[float]:
         return values
     return [value]*n_groups
 
-# %% ../nbs/05_optimizer.ipynb #1cec5305
+# %% ../nbs/05_optimizer.ipynb #c623536b
 def fused_supported(opt_class:type, params) -> bool:
     "Whether torch's `opt_class` has a fused step (one kernel for all parameters) for `params`: float tensors on CPU or CUDA"
     return ('fused' in inspect.signature(opt_class).parameters

@@ -45,7 +45,7 @@ def cache_items(dls:DataLoaders) -> DataLoaders:
                for dl in dls.loaders]
     return DataLoaders(*loaders, path=dls.path, loss_func=dls.loss_func, c=dls.c)
 
-# %% ../../nbs/16_vision_cli.ipynb #a776b30a
+# %% ../../nbs/16_vision_cli.ipynb #eb07bd08
 GRAY_MODES = {'1', 'L', 'LA', 'I', 'I;16', 'F'}
 
 def _mode(f) -> str|None:
