@@ -72,7 +72,8 @@ case "${FASTNB_TEST_PATH:-}" in
 esac
 if [ "${decks[0]:-}" != skip ]; then
   echo "== lesson decks: run, export to _docs/slides, check in headless Chromium"
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python -m fastnb.slides --execute --check "${decks[@]}" || fail "lesson decks"
+  # two decks at a time, one thread each, as for the notebooks
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python -m fastnb.slides --execute --check --n_workers 2 "${decks[@]}" || fail "lesson decks"
 fi
 
 echo
