@@ -57,7 +57,10 @@ def to_page(nb:dict) -> dict:
         cells.append({'cell_type': 'markdown', 'metadata': {}, 'source': head})
     for c in nb['cells']:
         if c['cell_type'] == 'raw': continue
+        is_note = (c.get('metadata', {}).get('slideshow') or {}).get('slide_type') == 'notes'
         c = dict(c, metadata={k: v for k, v in c.get('metadata', {}).items() if k != 'slideshow'})
+        if is_note and c['cell_type'] == 'markdown':  # a deck's speaker note: shown as a note on the page
+            c['source'] = ':::{note}\nSpeaker note: ' + c['source'] + '\n:::'
         if c['cell_type'] == 'code':
             d = directives(c)
             if d.get('include') == 'false': continue
