@@ -60,7 +60,7 @@ def to_page(nb:dict) -> dict:
         is_note = (c.get('metadata', {}).get('slideshow') or {}).get('slide_type') == 'notes'
         c = dict(c, metadata={k: v for k, v in c.get('metadata', {}).items() if k != 'slideshow'})
         if is_note and c['cell_type'] == 'markdown':  # a deck's speaker note: shown as a note on the page
-            c['source'] = ':::{note}\nSpeaker note: ' + c['source'] + '\n:::'
+            c['source'] = ':::{admonition} Speaker note\n:class: note\n' + c['source'] + '\n:::'
         if c['cell_type'] == 'code':
             d = directives(c)
             if d.get('include') == 'false': continue
