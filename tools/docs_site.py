@@ -2,7 +2,9 @@
 
 Layout of the site: the home page from `nbs/index.ipynb`; one API page per numbered module notebook, named as nbdev
 names it (`00_torch_core.ipynb` -> `torch_core.html`, so nbdev's own doc links resolve); `tutorials/` and
-`lessons/` from the folders of the same name under `nbs/`.
+`lessons/` from the folders of the same name under `nbs/`. Each lesson page links to its reveal.js slides, which
+`fastnb.slides` exports into `slides/` of the site after Sphinx has run (`fastnb_slides --execute` replaces them with
+slides that show outputs).
 """
 import html.parser, json, re, shutil, subprocess, sys, urllib.parse
 from pathlib import Path
@@ -55,7 +57,10 @@ def to_page(nb:dict) -> dict:
         cells.append({'cell_type': 'markdown', 'metadata': {}, 'source': head})
     for c in nb['cells']:
         if c['cell_type'] == 'raw': continue
+        is_note = (c.get('metadata', {}).get('slideshow') or {}).get('slide_type') == 'notes'
         c = dict(c, metadata={k: v for k, v in c.get('metadata', {}).items() if k != 'slideshow'})
+        if is_note and c['cell_type'] == 'markdown':  # a deck's speaker note: shown as a note on the page
+            c['source'] = ':::{admonition} Speaker note\n:class: note\n' + c['source'] + '\n:::'
         if c['cell_type'] == 'code':
             d = directives(c)
             if d.get('include') == 'false': continue
@@ -71,6 +76,28 @@ def to_page(nb:dict) -> dict:
         cells.append(c)
     return dict(nb, cells=cells, nbformat=4, nbformat_minor=5)
 
+def slides_links(deck:str) -> str:
+    "The line at the top of a lesson page: its slides (exported by fastnb_slides into the site) and its clean copy"
+    return (f'<p class="lesson-slides"><a href="../slides/{deck}.slides.html">Present this lesson as slides</a> '
+            f'(reveal.js, works offline; <kbd>s</kbd> opens the speaker notes). To retype the code yourself, open '
+            f'<code>clean/{deck}.ipynb</code>.</p>')
+
+def lessons_index(names:list, lessons:dict) -> str:
+    "The lessons page: each lesson's page and slides, then the toctree that puts the pages in the sidebar"
+    rows = [f'- [{title}]({name}.ipynb) &middot; <a href="../slides/{deck}.slides.html">slides</a>'
+            for name in names for deck, title in [lessons[name]]]
+    intro = ('# Lessons\n\nThe course, one notebook per lesson. Each runs top to bottom in the tests, presents live '
+             'with RISE in JupyterLab, and exports to slides that work offline (`fastnb_slides`). The `clean/` folder '
+             'of the repository holds each lesson with its prose and outputs removed, for you to retype.\n\n')
+    return intro + '\n'.join(rows) + '\n\n' + toctree(names, hidden=True)
+
+def export_slides(root:Path, nbs:Path, site:Path) -> list:
+    "Export the lesson decks in `nbs/lessons` (as they are: no run) to `site/slides` with fastnb.slides"
+    sys.path.insert(0, str(root))  # this checkout's fastnb, not an installed one
+    from fastnb.slides import export_deck
+    decks = sorted(p for p in (nbs/'lessons').glob('*.ipynb') if not p.name.startswith(('_', '.')))
+    return [export_deck(d, site/'slides') for d in decks]
+
 def toctree(entries, caption=None, hidden=False, maxdepth=1) -> str:
     opts = [f':maxdepth: {maxdepth}'] + ([f':caption: {caption}'] if caption else []) + ([':hidden:'] if hidden else [])
     return '```{toctree}\n' + '\n'.join(opts) + '\n\n' + '\n'.join(entries) + '\n```\n'
@@ -83,7 +110,7 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
     if src.exists(): shutil.rmtree(src)
     src.mkdir(parents=True)
     shutil.copy(root/'docs'/'conf.py', src/'conf.py')
-    api, sections, pages = [], {k: [] for k in SECTIONS}, {}
+    api, sections, pages, lessons = [], {k: [] for k in SECTIONS}, {}, {}
     for path in sorted(proc.rglob('*.ipynb')):
         rel = path.relative_to(proc)
         if any(p.startswith(('_', '.')) for p in rel.parts): continue
@@ -96,7 +123,11 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
         if rel.name == 'index.ipynb' and not folder:
             page['cells'].append({'cell_type': 'markdown', 'metadata': {},
                                   'source': toctree(['api', 'tutorials/index', 'lessons/index'], hidden=True)})
-        elif folder: sections[folder].append(name)
+        elif folder:
+            sections[folder].append(name)
+            if folder == 'lessons':
+                page['cells'].insert(1, {'cell_type': 'markdown', 'metadata': {}, 'source': slides_links(rel.stem)})
+                lessons[name] = (rel.stem, page_title(nb, name))
         else: api.append((rel.name, name, page_title(nb, name)))
         pages[(folder, name)] = page
     anchors = {name: page_anchors(page) for (folder, name), page in pages.items() if not folder}
@@ -115,7 +146,8 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
     for folder, title in SECTIONS.items():
         names = sections[folder]
         (src/folder).mkdir(exist_ok=True)
-        body = f'# {title}\n\n' + (toctree(names) if names else f'No {title.lower()} yet.\n')
+        if folder == 'lessons' and names: body = lessons_index(names, lessons)
+        else: body = f'# {title}\n\n' + (toctree(names) if names else f'No {title.lower()} yet.\n')
         (src/folder/'index.md').write_text(body, encoding='utf-8')
 
 class _Links(html.parser.HTMLParser):
@@ -177,6 +209,7 @@ def build(root:Path, execute:bool=False):
                           str(src), str(site)])
     shutil.rmtree(site.parent/'jupyter_execute', ignore_errors=True)  # MyST-NB's copy of the outputs, beside the site
     if res.returncode: sys.exit(f'docs: Sphinx reported warnings or errors (above)')
+    slides = export_slides(root, Path(nbs), site)
     bad = broken_links(site)
     if bad: sys.exit('docs: broken links:\n  ' + '\n  '.join(bad))
-    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site}, links checked')
+    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), links checked')

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # fastnb's test command (what CI runs): bash tools/test.sh
 #  1. uses the active virtual environment, else makes ./.venv, and installs fastnb with its dev extra when missing
-#  2. checks that fastnb/ is exported from the notebooks, the notebooks are clean, and README.md is rendered
-#  3. prepares the offline datasets, runs every notebook with nbdev_test (on both cores), builds the docs site
+#  2. checks that fastnb/ is exported from the notebooks, the notebooks are clean, README.md is rendered and the
+#     clean copies of the lessons (clean/) are up to date
+#  3. prepares the offline datasets, runs every notebook but the lessons with nbdev_test (on both cores), builds the
+#     docs site, then runs each lesson deck once (fastnb_slides --execute: a failing cell fails), exports it into the
+#     site and checks it in headless Chromium (slide count, first slide not blank, no Python error)
 #  4. prints `notebooks: N passed, M failed` and exits non-zero if anything failed
-# Environment: FASTNB_TEST_FLAGS="gpu slow" also runs cells marked with those flags; FASTNB_TEST_PATH limits the notebooks.
+# Environment: FASTNB_TEST_FLAGS="gpu slow" also runs cells marked with those flags; FASTNB_TEST_PATH limits the notebooks
+# (the decks run only when it is unset or under nbs/lessons). A developer runs one deck with nbdev_test --path nbs/lessons/X.ipynb.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -35,6 +39,8 @@ before=$(tree_hash nbs); nbdev_clean || fail "nbdev_clean"
 [ "$before" = "$(tree_hash nbs)" ] || fail "notebooks were not clean: nbdev_clean changed them (review and commit)"
 before=$(sha1sum README.md); python tools/docs.py readme >/dev/null || fail "README rendering"
 [ "$before" = "$(sha1sum README.md)" ] || fail "README.md was not rendered from nbs/index.ipynb: tools/docs.py readme changed it (commit it)"
+before=$(tree_hash clean); python -m fastnb.slides --clean >/dev/null || fail "clean copies of the lessons"
+[ "$before" = "$(tree_hash clean)" ] || fail "clean/ was not in sync with nbs/lessons: fastnb_slides --clean changed it (commit it)"
 
 # 3. datasets, notebooks, docs
 if command -v fastnb_datasets >/dev/null 2>&1; then
@@ -45,9 +51,9 @@ fi
 echo "== running notebooks"
 log=$(mktemp)
 flags=${FASTNB_TEST_FLAGS:-}
-# two notebooks at a time, one thread each: both cores busy, no oversubscription
+# two notebooks at a time, one thread each: both cores busy, no oversubscription. The lesson decks run once, below.
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers 2 --do_print --timing --flags "$flags" \
-  ${FASTNB_TEST_PATH:+--path "$FASTNB_TEST_PATH"} 2>&1 | tee "$log"
+  --skip_folder_re '^([_.]|lessons$)' ${FASTNB_TEST_PATH:+--path "$FASTNB_TEST_PATH"} 2>&1 | tee "$log"
 test_rc=${PIPESTATUS[0]}
 n_run=$(grep -c '^Starting ' "$log")
 n_failed=$(awk '/Tests Failed On The Following Notebooks/{f=1; next} f && /^\t/{n++} END{print n+0}' "$log")
@@ -57,6 +63,18 @@ rm -f "$log"
 
 echo "== building docs"
 python tools/docs.py site || fail "docs site"
+
+decks=()
+case "${FASTNB_TEST_PATH:-}" in
+  "") ;;
+  nbs/lessons*|./nbs/lessons*|"$root"/nbs/lessons*) decks=("$FASTNB_TEST_PATH") ;;
+  *) decks=(skip) ;;
+esac
+if [ "${decks[0]:-}" != skip ]; then
+  echo "== lesson decks: run, export to _docs/slides, check in headless Chromium"
+  # two decks at a time, one thread each, as for the notebooks
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python -m fastnb.slides --execute --check --n_workers 2 "${decks[@]}" || fail "lesson decks"
+fi
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then printf 'failure: %s\n' "${failures[@]}"; fi
