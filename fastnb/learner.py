@@ -399,9 +399,13 @@ def get_preds(self:Learner, ds_idx:int=1, dl=None, with_input:bool=False, with_l
         raise ValueError(f"get_preds(with_loss=True) needs a loss with a `reduction` attribute (like torch's losses) to get one "
                          f"loss per item; {self.loss_func!r} has none.")
     gather = GatherPredsCallback(with_input)
+    rec = getattr(self, 'recorder', None)  # predictions don't replace the last epoch's loss and metrics
+    kept = {k: getattr(rec, k) for k in ('valid_loss', 'metric_values') if hasattr(rec, k)}
     try:
         with self.added_cbs(gather): self._do_validate(dl)
-    finally: self._end_cleanup()
+    finally:
+        self._end_cleanup()
+        for k, v in kept.items(): setattr(rec, k, v)
     preds, targs = _concat(gather.preds), _concat(gather.targs)
     if with_loss: losses = _per_item_loss(self.loss_func, preds, targs)
     act = act or getattr(self.loss_func, 'activation', None)
