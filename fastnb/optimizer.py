@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_optimizer.ipynb #11fdd7d9
 from __future__ import annotations
-import math
+import math, inspect
 from collections.abc import Iterable
 import torch
 from torch import nn
@@ -12,7 +12,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['norm_types', 'trainable_params', 'body_head_splitter', 'norm_params', 'norm_bias_params', 'expand_hyper',
-           'OptimWrapper', 'SGD', 'Adam']
+           'fused_supported', 'OptimWrapper', 'SGD', 'Adam']
 
 # %% ../nbs/05_optimizer.ipynb #256afa7d
 def trainable_params(model:nn.Module) -> list[nn.Parameter]:
@@ -53,14 +53,21 @@ def expand_hyper(value, n_groups:int, name:str='lr') -> list[float]:
         return values
     return [value]*n_groups
 
+# %% ../nbs/05_optimizer.ipynb #c623536b
+def fused_supported(opt_class:type, params) -> bool:
+    "Whether torch's `opt_class` has a fused step (one kernel for all parameters) for `params`: float tensors on CPU or CUDA"
+    return ('fused' in inspect.signature(opt_class).parameters
+            and all(p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in params))
+
 # %% ../nbs/05_optimizer.ipynb #fce5e571
 class OptimWrapper:
     "A `torch.optim` optimizer over parameter groups, with per-group named hypers, decoupled weight decay and freezing"
     def __init__(self, opt_class:type, params, hyper_map:dict, lr:float|slice=1e-3, wd:float=0.,
-                 train_always:Iterable=(), no_wd:Iterable=(), **hypers):
+                 train_always:Iterable=(), no_wd:Iterable=(), fused:bool|None=None, **hypers):
         self.param_lists = self._as_groups(params)
         self.hyper_map = {'lr': ('lr', None), **hyper_map}
-        self.opt = opt_class([{'params': ps} for ps in self.param_lists], lr=1e-3, weight_decay=0.)
+        if fused is None: fused = fused_supported(opt_class, [p for ps in self.param_lists for p in ps])
+        self.opt = opt_class([{'params': ps} for ps in self.param_lists], lr=1e-3, weight_decay=0., **({'fused': True} if fused else {}))
         self.train_always, self.no_wd = {id(p) for p in train_always}, {id(p) for p in no_wd}
         self._decayable = [[p for p in ps if id(p) not in self.no_wd] for ps in self.param_lists]
         self.frozen_idx = 0
@@ -150,8 +157,10 @@ def state_dict(self:OptimWrapper) -> dict:
 
 @patch
 def load_state_dict(self:OptimWrapper, state:dict):
-    "Restore a state saved by `state_dict`"
+    "Restore a state saved by `state_dict` (keeping this optimizer's own choice of fused step, which depends on the device)"
+    fused = [g.get('fused') for g in self.param_groups]
     self.opt.load_state_dict(state['opt'])
+    for g, f in zip(self.param_groups, fused): g['fused'] = f
     self.freeze_to(state.get('frozen_idx', 0))
 
 # %% ../nbs/05_optimizer.ipynb #298804b7
@@ -178,13 +187,14 @@ def unfreeze(self:OptimWrapper):
     self.freeze_to(0)
 
 # %% ../nbs/05_optimizer.ipynb #97a9f5a7
-def SGD(params, lr:float|slice=1e-3, mom:float=0., wd:float=0., train_always:Iterable=(), no_wd:Iterable=()) -> OptimWrapper:
+def SGD(params, lr:float|slice=1e-3, mom:float=0., wd:float=0., train_always:Iterable=(), no_wd:Iterable=(),
+        fused:bool|None=None) -> OptimWrapper:
     "Stochastic gradient descent (`torch.optim.SGD`) with momentum `mom` and decoupled weight decay `wd`"
     return OptimWrapper(torch.optim.SGD, params, {'mom': ('momentum', None)}, lr=lr, wd=wd, mom=mom,
-                        train_always=train_always, no_wd=no_wd)
+                        train_always=train_always, no_wd=no_wd, fused=fused)
 
 def Adam(params, lr:float|slice=1e-3, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01,
-         train_always:Iterable=(), no_wd:Iterable=()) -> OptimWrapper:
+         train_always:Iterable=(), no_wd:Iterable=(), fused:bool|None=None) -> OptimWrapper:
     "Adam (`torch.optim.Adam`) with decoupled weight decay `wd`, i.e. AdamW; `mom`, `sqr_mom` are beta1, beta2"
     return OptimWrapper(torch.optim.Adam, params, {'mom': ('betas', 0), 'sqr_mom': ('betas', 1), 'eps': ('eps', None)},
-                        lr=lr, wd=wd, mom=mom, sqr_mom=sqr_mom, eps=eps, train_always=train_always, no_wd=no_wd)
+                        lr=lr, wd=wd, mom=mom, sqr_mom=sqr_mom, eps=eps, train_always=train_always, no_wd=no_wd, fused=fused)

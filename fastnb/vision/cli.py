@@ -14,14 +14,15 @@ from ..metrics import error_rate
 from ..learner import Learner, load_learner
 from ..callback.schedule import *
 from ..callback.progress import ProgressCallback
-from .core import get_image_files
+from PIL import Image
+from .core import get_image_files, PILImage, PILImageBW
 from .augment import Resize
 from .data import ImageDataLoaders
 from .learner import vision_learner, PretrainedWeightsError
 
 # %% auto #0
-__all__ = ['CachedItems', 'cache_items', 'train_dataloaders', 'idle_threads', 'train', 'fastnb_train', 'predict_files',
-           'fastnb_predict']
+__all__ = ['GRAY_MODES', 'CachedItems', 'cache_items', 'image_class', 'train_dataloaders', 'idle_cores', 'idle_threads', 'train',
+           'fastnb_train', 'predict_files', 'fastnb_predict']
 
 # %% ../../nbs/16_vision_cli.ipynb #9f4a95b6
 class CachedItems:
@@ -44,6 +45,19 @@ def cache_items(dls:DataLoaders) -> DataLoaders:
                for dl in dls.loaders]
     return DataLoaders(*loaders, path=dls.path, loss_func=dls.loss_func, c=dls.c)
 
+# %% ../../nbs/16_vision_cli.ipynb #eb07bd08
+GRAY_MODES = {'1', 'L', 'LA', 'I', 'I;16', 'F'}
+
+def _mode(f) -> str|None:
+    try:
+        with Image.open(f) as im: return im.mode
+    except (OSError, ValueError): return None  # a broken file: the DataLoader names it later
+
+def image_class(files, n:int=16) -> type:
+    "`PILImageBW` when the first `n` of `files` are all grayscale (like scanned digits), else `PILImage` (RGB)"
+    sample = list(files)[:n]
+    return PILImageBW if sample and all(_mode(f) in GRAY_MODES for f in sample) else PILImage
+
 # %% ../../nbs/16_vision_cli.ipynb #62797d79
 def train_dataloaders(path=None, csv=None, size:int|None=None, bs:int=64, valid_pct:float=0.2, seed:int=42, **kwargs) -> DataLoaders:
     "The `ImageDataLoaders` `fastnb_train` trains on: class folders in `path`, a CSV file `csv`, or mnist_5k"
@@ -53,14 +67,16 @@ def train_dataloaders(path=None, csv=None, size:int|None=None, bs:int=64, valid_
     kw = dict(item_tfms=item_tfms, bs=bs, **kwargs)
     if csv is not None:
         csv = Path(csv)
-        return ImageDataLoaders.from_csv(csv.parent, csv_fname=csv.name, valid_pct=valid_pct, seed=seed, **kw)
+        return ImageDataLoaders.from_csv(csv.parent, csv_fname=csv.name, valid_pct=valid_pct, seed=seed,
+                                         img_cls=image_class(get_image_files(csv.parent)), **kw)
     if default:
         from fastnb.datasets import get_dataset
         path = get_dataset('mnist_5k')
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"No folder {str(path)!r}: --path must be a folder with one subfolder of images per class.")
     has_split = (path/'train').is_dir() and (path/'valid').is_dir()
-    return ImageDataLoaders.from_folder(path, valid_pct=None if has_split else valid_pct, seed=seed, **kw)
+    return ImageDataLoaders.from_folder(path, valid_pct=None if has_split else valid_pct, seed=seed,
+                                        img_cls=image_class(get_image_files(path)), **kw)
 
 # %% ../../nbs/16_vision_cli.ipynb #098607d3
 def _pick_pretrained(pretrained, default_data:bool, arch:str):
@@ -74,11 +90,32 @@ def _pick_pretrained(pretrained, default_data:bool, arch:str):
         print(f"No pretrained weights for {arch}; training from scratch. ({e})", file=sys.stderr)
         return False
 
-def idle_threads() -> int:
-    "Threads for torch: the cores not already busy (by the 1-minute load average), at least 1, at most torch's default"
-    n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    busy = os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.
-    return max(1, min(torch.get_num_threads(), round(n_cpus - busy)))
+def _our_cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else list(range(os.cpu_count() or 1))
+
+def _cpu_times(stat:str, cpus) -> tuple[int, int]:
+    "(total, idle) CPU time of cores `cpus` from the text of /proc/stat"
+    total = idle = 0
+    for line in stat.splitlines():
+        name, *values = line.split()
+        if name.startswith('cpu') and name[3:].isdigit() and int(name[3:]) in cpus:
+            values = [int(v) for v in values[:8]]
+            total, idle = total + sum(values), idle + values[3] + values[4]  # idle and iowait
+    return total, idle
+
+def idle_cores(before:str, after:str, cpus) -> float:
+    "How many of the cores `cpus` were idle between two readings of /proc/stat"
+    (t0, i0), (t1, i1) = _cpu_times(before, cpus), _cpu_times(after, cpus)
+    return len(cpus) * (i1 - i0) / (t1 - t0) if t1 > t0 else float(len(cpus))
+
+def idle_threads(sample:float=0.3) -> int:
+    "Threads for torch: the cores idle over the next `sample` seconds (else by the load average), at least 1, at most torch's default"
+    cpus, stat = _our_cpus(), Path('/proc/stat')
+    if stat.is_file():
+        before = stat.read_text(); time.sleep(sample)
+        idle = idle_cores(before, stat.read_text(), cpus)
+    else: idle = len(cpus) - (os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.)
+    return max(1, min(torch.get_num_threads(), round(idle)))
 
 def train(path=None, csv=None, arch:str='resnet18', epochs:int=3, size:int|None=None, bs:int=64, lr:float|None=None,
           pretrained=None, out='model.fnb', seed:int=42, threads:int|None=None, cache:bool=True, silent:bool=False) -> Learner:
@@ -88,7 +125,8 @@ def train(path=None, csv=None, arch:str='resnet18', epochs:int=3, size:int|None=
     dls = train_dataloaders(path, csv, size=size, bs=bs, seed=seed, num_workers=0 if cache else None)
     pretrained = _pick_pretrained(pretrained, path is None and csv is None, arch)
     train_dls = cache_items(dls) if cache else dls
-    learn = vision_learner(train_dls, arch, pretrained=pretrained, metrics=error_rate)
+    n_in = 1 if isinstance(dls.train_ds[0][0], PILImageBW) else 3
+    learn = vision_learner(train_dls, arch, pretrained=pretrained, metrics=error_rate, n_in=n_in)
     learn.silent = silent
     if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
     else: learn.fit_one_cycle(epochs, lr or 1e-2)

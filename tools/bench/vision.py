@@ -3,7 +3,8 @@
 validation digits, 28 px, batch 64, one-cycle) timed three ways on the same machine, in the same run:
 
 1. fastnb: `vision_learner` + `fit_one_cycle`, images decoded once (`cache_items`, as `fastnb_train` does);
-2. a plain PyTorch loop: the same model, the same decoded tensors, AdamW + OneCycleLR with the same schedule;
+2. a plain PyTorch loop: the same model, the same decoded tensors, AdamW + OneCycleLR with the same schedule, with
+   torch's fused AdamW step (as fastnb's optimizer uses by default) and, as a second row, torch's default step;
 3. fastai 2.8 (skipped if `--fastai-python` doesn't exist): its `vision_learner` + `fit_one_cycle` on the same folders.
 
 Prints images/s (training images of the epoch / seconds for the epoch, validation included) and the ratios.
@@ -41,7 +42,7 @@ def bench_fastnb(path, bs, epochs, lr):
     start = time.perf_counter(); learn.fit_one_cycle(epochs, lr); seconds = time.perf_counter() - start
     return dict(seconds=seconds, error_rate=learn.recorder.values[-1][2], n_train=len(dls.train_ds)), dls
 
-def bench_plain(dls, bs, epochs, lr):
+def bench_plain(dls, bs, epochs, lr, fused=True):
     "The same model, data tensors and schedule in a plain PyTorch loop"
     from fastnb.torch_core import set_seed
     from fastnb.vision.learner import vision_model
@@ -50,7 +51,8 @@ def bench_plain(dls, bs, epochs, lr):
     (xs, ys), (vxs, vys) = dls.train.dataset.tensors, dls.valid.dataset.tensors
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.}], lr=lr, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01)
+    opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.}], lr=lr, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01,
+                            fused=fused or None)
     n_batches = len(xs) // bs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches, pct_start=0.25, div_factor=25.,
                                                 final_div_factor=1e5 / 25, base_momentum=0.85, max_momentum=0.95)
@@ -89,6 +91,7 @@ def main():
     results = {}
     results['fastnb'], dls = bench_fastnb(path, args.bs, args.epochs, args.lr)
     results['plain PyTorch'] = bench_plain(dls, args.bs, args.epochs, args.lr)
+    results['plain, unfused'] = bench_plain(dls, args.bs, args.epochs, args.lr, fused=False)
     if Path(args.fastai_python).exists(): results['fastai'] = bench_fastai(args.fastai_python, path, args.bs, args.epochs, args.lr, threads)
     else: print(f"(fastai skipped: no {args.fastai_python})")
     for name, r in results.items():
