@@ -160,7 +160,7 @@ def image2tensor(im) -> torch.Tensor:
     "The pixels of a PIL image (or HWC array) as a uint8 CHW tensor (HW images get one channel)"
     a = np.asarray(im)
     if a.ndim == 2: a = a[..., None]
-    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
+    return torch.from_numpy(a.transpose(2, 0, 1).copy())  # a writable copy: PIL's own array is read-only
 
 def mask2tensor(mask) -> torch.Tensor:
     "The class indices of a mask as an int64 HW tensor"

@@ -111,7 +111,7 @@ class ImageDataLoaders(DataLoaders):
         csv = path/csv_fname
         if not csv.is_file(): raise FileNotFoundError(f"No CSV file {str(csv)!r}: pass `csv_fname=` (the files in {str(path)!r} are "
                                                       f"{sorted(p.name for p in path.iterdir())[:10] if path.is_dir() else 'none'}).")
-        df = pd.read_csv(csv, header=header, delimiter=delimiter)
+        df = pd.read_csv(csv, header=header, **({'delimiter': delimiter} if delimiter is not None else {}))  # None: pandas' fast default
         if valid_col == 'auto': valid_col = 'is_valid' if 'is_valid' in df.columns else None
         return cls.from_df(df, path, valid_col=valid_col, **kwargs)
 
