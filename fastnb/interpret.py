@@ -9,7 +9,7 @@ import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from torch import nn
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
-from .torch_core import to_np, show_image, subplots
+from .torch_core import to_np, show_image, subplots, eval_mode
 from .data.core import label_text, show_element
 from .learner import Learner
 from .callback.hook import hook_output
@@ -195,16 +195,11 @@ def _class_index(learn:Learner, cls, scores:torch.Tensor) -> int:
     if isinstance(cls, int) and 0 <= cls < len(scores): return cls
     raise ValueError(f"cls={cls!r} is not one of the classes {vocab or list(range(len(scores)))}: give a class name or an index below {len(scores)}.")
 
-class _EvalMode:
-    "Context manager: `model` in eval mode inside, its mode restored after"
-    def __init__(self, model:nn.Module): self.model, self.was_training = model, model.training
-    def __enter__(self): self.model.eval(); return self.model
-    def __exit__(self, *args): self.model.train(self.was_training)
 
 def body_activations(learn:Learner, x) -> torch.Tensor:
     "The activations (C, h, w) of the body of `learn`'s model for image `x`"
     body, _ = _body_and_head(learn)
-    with _EvalMode(learn.model), torch.no_grad(), hook_output(body) as hook:
+    with eval_mode(learn.model), torch.no_grad(), hook_output(body) as hook:
         learn.model(_input_batch(learn, x))
     return hook.stored[0]
 
@@ -215,7 +210,7 @@ def channel_mean_map(learn:Learner, x) -> torch.Tensor:
 def class_activation_map(learn:Learner, x, cls=None) -> torch.Tensor:
     "The score of class `cls` (default: the predicted one) at each place of the body's feature grid for image `x`, (h, w)"
     body, head = _body_and_head(learn)
-    with _EvalMode(learn.model), torch.no_grad():
+    with eval_mode(learn.model), torch.no_grad():
         acts = body(_input_batch(learn, x))[0]
         c = _class_index(learn, cls, head(acts[None])[0])
         n_channels, h, w = acts.shape
@@ -227,7 +222,7 @@ def grad_cam(learn:Learner, x, cls=None, layer:nn.Module|None=None) -> torch.Ten
     "Grad-CAM of class `cls` (default: the predicted one) for image `x` at `layer` (default: the body's output), (h, w)"
     layer = layer if layer is not None else _body_and_head(learn)[0]
     xb = _input_batch(learn, x).clone().requires_grad_(True)  # so that a frozen body still passes gradients back
-    with _EvalMode(learn.model), hook_output(layer, detach=False) as hook:
+    with eval_mode(learn.model), hook_output(layer, detach=False) as hook:
         scores = learn.model(xb)[0]
     if not isinstance(hook.stored, torch.Tensor) or hook.stored.ndim != 4:
         raise ValueError(f"grad_cam needs a layer whose output is an image-like (N, C, H, W) tensor; {type(layer).__name__} gave "

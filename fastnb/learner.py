@@ -11,7 +11,7 @@ import torch
 from torch import nn
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
-from .torch_core import to_cpu
+from .torch_core import to_cpu, eval_mode
 from .optimizer import Adam, trainable_params, norm_params, norm_bias_params
 from .metrics import Metric, AvgMetric
 from .data.core import Datasets, DataLoader, DataLoaders, register, registry_name, to_dict, from_dict
@@ -539,12 +539,10 @@ def summary(self:Learner) -> ModelSummary:
         def hook(module, inp, out): shapes.setdefault(name, _shape_of(out))  # returns None: the output is unchanged
         return hook
     hooks = [m.register_forward_hook(record_shape(name)) for name, m in layers]
-    was_training = self.model.training
     try:
-        with torch.no_grad(): self.model.eval()(*xb)
+        with torch.no_grad(), eval_mode(self.model): self.model(*xb)
     finally:
         for h in hooks: h.remove()
-        self.model.train(was_training)
     rows = [dict(name=name, type=type(m).__name__, shape=shapes.get(name, '-'), params=sum(p.numel() for p in m.parameters(recurse=False)),
                  trainable=_trainable(list(m.parameters(recurse=False)))) for name, m in layers]
     params = list(self.model.parameters())

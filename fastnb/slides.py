@@ -8,7 +8,7 @@ import base64, contextlib, functools, hashlib, http.server, json, os, re, shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from fastcore.script import call_parse, Param
-from .data.external import fastnb_path, download_url, extract_archive, file_lock, url_fname, ChecksumError
+from .data.external import fastnb_path, download_url, extract_archive, file_lock, url_fname, file_digest, ChecksumError
 
 # %% auto #0
 __all__ = ['NPM_REGISTRY', 'NPM_REGISTRY_ENV_VAR', 'NPM_PACKAGES', 'ASSET_FILES', 'REMOTE_IMPORT', 'SLIDE_TYPES', 'SKIP_FLAGS',
@@ -39,10 +39,7 @@ def check_integrity(fname:str|Path, integrity:str) -> str|None:
     algo, _, expected = integrity.partition('-')
     if algo not in ('sha512', 'sha384', 'sha256', 'sha1') or not expected:
         raise ValueError(f"Unknown integrity {integrity!r}: expected 'sha512-' followed by a base64 digest, as npm publishes.")
-    h = hashlib.new(algo)
-    with open(fname, 'rb') as f:
-        while chunk := f.read(1 << 20): h.update(chunk)
-    actual = base64.b64encode(h.digest()).decode()
+    actual = base64.b64encode(file_digest(fname, algo)).decode()
     return None if actual == expected else f"{algo} of {Path(fname).name} is {actual}, expected {expected}"
 
 # %% ../nbs/70_slides.ipynb #f906147d

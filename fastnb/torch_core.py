@@ -6,14 +6,15 @@
 from __future__ import annotations
 import os, random
 from collections.abc import Mapping
+from contextlib import contextmanager
 import numpy as np, torch
 import matplotlib.pyplot as plt
 from PIL import Image
 from fastcore.foundation import L
 
 # %% auto #0
-__all__ = ['DEVICE_ENV_VAR', 'default_device', 'map_tensors', 'to_device', 'to_cpu', 'to_np', 'tensor', 'set_seed', 'show_image',
-           'subplots', 'show_images']
+__all__ = ['DEVICE_ENV_VAR', 'default_device', 'map_tensors', 'to_device', 'to_cpu', 'to_np', 'tensor', 'set_seed', 'eval_mode',
+           'show_image', 'subplots', 'show_images']
 
 # %% ../nbs/00_torch_core.ipynb #1bdee030
 DEVICE_ENV_VAR = 'FASTNB_DEVICE'
@@ -82,6 +83,15 @@ def set_seed(seed:int, reproducible:bool=False):
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
         torch.use_deterministic_algorithms(True, warn_only=True)
+
+# %% ../nbs/00_torch_core.ipynb #6fca0370
+@contextmanager
+def eval_mode(model:torch.nn.Module):
+    "Context manager: `model` in eval mode inside the `with` block, back in its own mode (train or eval) after"
+    was_training = model.training
+    model.eval()
+    try: yield model
+    finally: model.train(was_training)
 
 # %% ../nbs/00_torch_core.ipynb #88357c7a
 def _to_hwc(im) -> np.ndarray:

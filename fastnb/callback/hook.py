@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from fastcore.foundation import L
+from ..torch_core import eval_mode
 
 # %% auto #0
 __all__ = ['Hook', 'hook_output', 'Hooks', 'hook_outputs', 'dummy_eval', 'model_sizes', 'num_features_model']
@@ -80,11 +81,7 @@ def dummy_eval(model:nn.Module, size=(64, 64), n_channels:int=3):
     "The output of `model` on one dummy image of `size` (h, w), run in eval mode without gradients; the mode is restored"
     h, w = (size, size) if isinstance(size, int) else size
     x = torch.zeros(1, n_channels, h, w, device=_model_device(model)).requires_grad_(False)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(): return model(x)
-    finally: model.train(was_training)
+    with torch.no_grad(), eval_mode(model): return model(x)
 
 def model_sizes(model:nn.Module, size=(64, 64), n_channels:int=3) -> list[tuple]:
     "The shape of the output of each child of `model` for one input image of `size` (h, w)"

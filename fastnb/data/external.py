@@ -16,8 +16,8 @@ except ImportError: fcntl = None  # Windows: see `file_lock`
 
 # %% auto #0
 __all__ = ['HOME_ENV_VAR', 'DIR_KINDS', 'DIR_ENV_VARS', 'ARCHIVE_EXTS', 'fastnb_home', 'Config', 'fastnb_path', 'URLs',
-           'url_fname', 'file_sha256', 'check_file', 'file_lock', 'DownloadError', 'ChecksumError', 'download_url',
-           'UnsafeArchiveError', 'archive_stem', 'extract_archive', 'untar_data']
+           'url_fname', 'file_digest', 'file_sha256', 'check_file', 'file_lock', 'DownloadError', 'ChecksumError',
+           'download_url', 'UnsafeArchiveError', 'archive_stem', 'extract_archive', 'untar_data']
 
 # %% ../../nbs/03_data_external.ipynb #ce579d52
 HOME_ENV_VAR = 'FASTNB_HOME'
@@ -121,12 +121,16 @@ def url_fname(url:str) -> str:
     return name
 
 # %% ../../nbs/03_data_external.ipynb #7e48fdd5
-def file_sha256(fname:str|Path, chunk_size:int=1<<20) -> str:
-    "SHA-256 hex digest of the file `fname`"
-    h = hashlib.sha256()
+def file_digest(fname:str|Path, algo:str='sha256', chunk_size:int=1<<20) -> bytes:
+    "The `algo` digest (any of `hashlib`'s: sha256, sha512, ...) of the file `fname`, read in chunks"
+    h = hashlib.new(algo)
     with open(fname, 'rb') as f:
         while chunk := f.read(chunk_size): h.update(chunk)
-    return h.hexdigest()
+    return h.digest()
+
+def file_sha256(fname:str|Path, chunk_size:int=1<<20) -> str:
+    "SHA-256 hex digest of the file `fname`"
+    return file_digest(fname, 'sha256', chunk_size).hex()
 
 def check_file(fname:str|Path, size:int|None=None, sha256:str|None=None) -> str|None:
     "What is wrong with `fname` given its expected `size` and `sha256` (None when it matches, or nothing is known)"

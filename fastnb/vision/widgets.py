@@ -35,8 +35,7 @@ def item_file(ds, i:int) -> Path:
 
 def thumbnail_png(img, size:int=128) -> bytes:
     "PNG bytes of `img` (a file, bytes or PIL image) shrunk to fit in `size` x `size`"
-    im = PILImage.create(img).copy()
-    im.thumbnail((size, size))
+    im = PILImage.create(img).to_thumb(size)
     buf = io.BytesIO()
     im.save(buf, format='PNG')
     return buf.getvalue()
