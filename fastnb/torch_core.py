@@ -13,8 +13,8 @@ from PIL import Image
 from fastcore.foundation import L
 
 # %% auto #0
-__all__ = ['DEVICE_ENV_VAR', 'default_device', 'map_tensors', 'to_device', 'to_cpu', 'to_np', 'tensor', 'set_seed', 'eval_mode',
-           'show_image', 'subplots', 'show_images']
+__all__ = ['DEVICE_ENV_VAR', 'SEED_OFFSET_VAR', 'default_device', 'map_tensors', 'to_device', 'to_cpu', 'to_np', 'tensor',
+           'seed_offset', 'set_seed', 'eval_mode', 'show_image', 'subplots', 'show_images']
 
 # %% ../nbs/00_torch_core.ipynb #1bdee030
 DEVICE_ENV_VAR = 'FASTNB_DEVICE'
@@ -73,8 +73,17 @@ def tensor(x, *rest, **kwargs) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x) if not isinstance(x, (int, float)) else x, **kwargs)
 
 # %% ../nbs/00_torch_core.ipynb #191176db
+SEED_OFFSET_VAR = 'FASTNB_SEED_OFFSET'
+
+def seed_offset() -> int:
+    "The integer in `$FASTNB_SEED_OFFSET` (0 when unset): `set_seed` adds it, to rerun a whole notebook under other seeds"
+    value = os.environ.get(SEED_OFFSET_VAR, '0').strip() or '0'
+    try: return int(value)
+    except ValueError: raise ValueError(f"${SEED_OFFSET_VAR} is {value!r}: it must be an integer (or unset).") from None
+
 def set_seed(seed:int, reproducible:bool=False):
-    "Seed Python, NumPy, and PyTorch (CPU and every GPU); `reproducible` also makes GPU kernels deterministic"
+    "Seed Python, NumPy, and PyTorch (CPU and every GPU) with `seed + seed_offset()`; `reproducible` also makes GPU kernels deterministic"
+    seed += seed_offset()
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # seeds every CUDA device too

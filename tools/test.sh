@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # fastnb's test command (what CI runs): bash tools/test.sh
+#  0. installs Chromium when it is missing (Debian's package; as root or with sudo -n), else stops with what to install
 #  1. uses the active virtual environment, else makes ./.venv, and installs fastnb with its dev extra when missing
 #  2. checks that fastnb/ is exported from the notebooks, the notebooks are clean, README.md is rendered and the
 #     clean copies of the lessons (clean/) are up to date
@@ -16,6 +17,27 @@ failures=()
 fail() { failures+=("$1"); echo "FAILED: $1" >&2; }
 tree_hash() { find "$@" -type f \( -name '*.py' -o -name '*.ipynb' -o -name '*.md' \) -not -path '*/.ipynb_checkpoints/*' \
               -not -path '*/__pycache__/*' -print0 2>/dev/null | sort -z | xargs -0 sha1sum | sha1sum; }
+
+# 0. system tools, before anything slow. The tests use: Chromium (the browser checks of slides and apps), apt-get and
+#    dpkg (the Debian packages two datasets come from). A missing browser is installed (Debian's package, as root or with
+#    sudo -n); where that can't be done, the command stops here with one line saying what to install.
+chromium_found() {
+  if [ -n "${FASTNB_CHROMIUM:-}" ]; then command -v "$FASTNB_CHROMIUM" >/dev/null && return 0
+    echo "FASTNB_CHROMIUM is '$FASTNB_CHROMIUM', which is not an executable: point it at a Chrome/Chromium binary" >&2; exit 1; fi
+  local n; for n in chromium chromium-browser google-chrome google-chrome-stable; do command -v "$n" >/dev/null && return 0; done
+  return 1
+}
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n "$@"; else return 1; fi; }
+if ! chromium_found; then
+  how="install Debian's chromium (sudo apt-get install --no-install-recommends chromium) or set FASTNB_CHROMIUM to a Chrome/Chromium executable"
+  if ! command -v apt-get >/dev/null || ! as_root true; then
+    echo "The tests need Chromium, which is missing, and this user can't install it (no apt-get, or not root and no sudo -n): $how" >&2; exit 1
+  fi
+  echo "== installing Chromium (Debian's chromium, --no-install-recommends), which the browser tests need"
+  { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } > /tmp/fastnb-apt.log 2>&1 \
+    && chromium_found || { tail -5 /tmp/fastnb-apt.log >&2; echo "Installing Chromium failed (log: /tmp/fastnb-apt.log): $how" >&2; exit 1; }
+fi
 
 # 1. environment
 if [ -z "${VIRTUAL_ENV:-}" ]; then
@@ -45,7 +67,8 @@ before=$(tree_hash clean); python -m fastnb.slides --clean >/dev/null || fail "c
 # 3. datasets, notebooks, docs
 if command -v fastnb_datasets >/dev/null 2>&1; then
   echo "== preparing datasets"
-  fastnb_datasets || fail "fastnb_datasets"
+  # a dataset that can't be built (its package not downloadable: no apt-get, no network) stops the run here, with what to install
+  fastnb_datasets || { echo "fastnb_datasets could not prepare the datasets the tests use (see above for what to install)" >&2; exit 1; }
 fi
 
 echo "== running notebooks"

@@ -83,19 +83,18 @@ def steep(lrs:np.ndarray, losses:np.ndarray) -> tuple[float, int]:
     idx = int(np.argmin(slopes))
     return float(lrs[idx]), idx
 
-def valley(lrs:np.ndarray, losses:np.ndarray) -> tuple[float, int]:
-    "Suggest the learning rate two-thirds of the way down the longest falling stretch of the loss curve"
-    n = len(losses)
-    longest_ending_at, came_from = np.ones(n, dtype=int), np.arange(n)   # longest decreasing subsequence, by DP
-    for j in range(n):
-        for i in range(j):
-            if losses[i] > losses[j] and longest_ending_at[i] + 1 > longest_ending_at[j]:
-                longest_ending_at[j], came_from[j] = longest_ending_at[i] + 1, i
-    end = int(np.argmax(longest_ending_at))
-    start = end
-    while came_from[start] != start: start = came_from[start]
-    idx = start + int(round(2 * (end - start) / 3))
-    return float(lrs[idx]), idx
+def valley(lrs:np.ndarray, losses:np.ndarray, min_drop:float=0.2, min_rise:float=0.05) -> tuple[float, int]:
+    "Suggest a rate two-thirds of the way down the fall into the curve's minimum; on a curve that doesn't fall, a tenth of where it rises"
+    low = int(np.argmin(losses))
+    level = float(np.median(losses[:low + 1]))                  # the typical loss before the minimum
+    if level - losses[low] >= min_drop * abs(level):              # a real fall, not noise
+        start = max(i for i in range(low + 1) if losses[i] >= level)  # where the fall begins
+        idx = start + int(round(2 * (low - start) / 3))
+        return float(lrs[idx]), idx
+    above = losses > np.median(losses) * (1 + min_rise)           # flat (a trained model): find where the rise begins
+    rise = next((i for i in range(len(losses)) if above[i:].all()), len(losses) - 1)
+    lr = float(lrs[rise]) / 10
+    return lr, int(np.argmin(np.abs(np.log(lrs) - np.log(lr))))
 
 # %% ../../nbs/08_callback_schedule.ipynb #13789b99
 class LRFinder(Callback):

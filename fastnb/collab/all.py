@@ -6,14 +6,7 @@
 __all__ = []
 
 # %% ../../nbs/31_collab_all.ipynb #fee6a411
-import numpy as np, pandas as pd, torch, torch.nn.functional as F, matplotlib.pyplot as plt
-from pathlib import Path
-from torch import nn
-from fastcore.foundation import L
-from .. import torch_core, losses, datasets, optimizer, learner, metrics
-from ..data import core as data_core, block as data_block, external as data_external
-from ..callback import schedule as callback_schedule, progress as callback_progress, tracker as callback_tracker, fp16 as callback_fp16
-from . import core as collab_core
+from ..imports import *  # np, pd, torch, nn, F, plt, Image, Path, partial, L, ...
 from ..torch_core import *
 from ..data.core import *
 from ..data.block import *
@@ -30,6 +23,4 @@ from ..callback.fp16 import *
 from .core import *
 
 # %% ../../nbs/31_collab_all.ipynb #5d66a4d6
-_modules = (torch_core, data_core, data_block, data_external, datasets, losses, optimizer, learner, metrics, callback_schedule,
-            callback_progress, callback_tracker, callback_fp16, collab_core)
-__all__ = [name for m in _modules for name in m.__all__] + ['np', 'pd', 'torch', 'F', 'plt', 'Path', 'nn', 'L']  # replaces nbdev's empty list
+__all__ = public_names(globals())  # every name above, for `import *` (nbdev writes an empty list for a module that defines nothing)

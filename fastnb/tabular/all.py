@@ -6,8 +6,7 @@
 __all__ = []
 
 # %% ../../nbs/23_tabular_all.ipynb #b4ecb785
-import numpy as np, pandas as pd, torch
-from torch import nn
+from ..imports import *  # np, pd, torch, nn, F, plt, Image, Path, partial, L, ...
 from ..torch_core import *
 from ..data.core import *
 from ..data.block import *
@@ -25,4 +24,4 @@ from .core import *
 from .model import *
 from .learner import *
 
-__all__ = [name for name in dir() if not name.startswith('_')]  # every name above, for `import *`
+__all__ = public_names(globals())  # every name above, for `import *`

@@ -6,8 +6,7 @@
 __all__ = []
 
 # %% ../../nbs/13a_vision_all.ipynb #b4890c31
-from pathlib import Path
-from fastcore.foundation import L
+from ..imports import *  # np, pd, torch, nn, F, plt, Image, Path, partial, L, ...
 from torchvision.models import *
 from ..torch_core import *
 from ..data.core import *
@@ -31,4 +30,4 @@ from .learner import *
 from ..interpret import *  # Interpretation, ClassificationInterpretation, CAM / Grad-CAM heatmaps, doc
 from .widgets import *  # ImageClassifierCleaner, ImagePredictor
 
-__all__ = [name for name in dir() if not name.startswith('_')]  # everything imported above is what `import *` gives
+__all__ = public_names(globals())  # everything imported above is what `import *` gives
