@@ -10,7 +10,7 @@ from torch import nn
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from .torch_core import to_np, show_image, subplots, eval_mode
-from .data.core import label_text, show_element
+from .data.load import label_text, show_element
 from .learner import Learner
 from .callback.hook import hook_output
 

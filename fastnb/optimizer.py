@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_optimizer.ipynb #11fdd7d9
 from __future__ import annotations
-import math, inspect
+import inspect
 from collections.abc import Iterable
 import torch
 from torch import nn

@@ -4,7 +4,7 @@
 
 # %% ../nbs/70_slides.ipynb #3a193aea
 from __future__ import annotations
-import base64, contextlib, functools, hashlib, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading, time
+import base64, contextlib, functools, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading, time
 from html.parser import HTMLParser
 from pathlib import Path
 from fastcore.script import call_parse, Param

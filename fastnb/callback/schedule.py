@@ -7,7 +7,6 @@ from __future__ import annotations
 import math, copy
 from collections import namedtuple
 import numpy as np
-import torch
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from ..learner import Learner, Callback, CancelFitException, CancelValidException, smooth, _listify

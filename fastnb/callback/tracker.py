@@ -6,8 +6,7 @@
 from __future__ import annotations
 import math
 import numpy as np
-import torch
-from ..learner import Learner, Callback, CancelFitException, DEFAULT_CBS
+from ..learner import Callback, CancelFitException, DEFAULT_CBS
 
 # %% auto #0
 __all__ = ['TerminateOnNaNCallback', 'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback', 'ReduceLROnPlateau']

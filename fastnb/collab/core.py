@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
-from torch.utils.data import Dataset as TorchDataset, DataLoader as TorchDataLoader, BatchSampler, RandomSampler, SequentialSampler
+from torch.utils.data import Dataset as TorchDataset
 import matplotlib.pyplot as plt
 from fastcore.foundation import L
 from ..torch_core import to_cpu
-from ..data.core import DataLoader, DataLoaders, short_repr
+from ..serialize import short_repr
+from ..data.load import DataLoader, DataLoaders
 from ..data.block import RandomSplitter
 from ..losses import MSELossFlat
 from ..learner import Learner
@@ -81,6 +82,7 @@ def encode_column(values:pd.Series, vocab:L, kind:str, name:str, unknown:str='er
 class CollabDataset(TorchDataset):
     "Encoded ratings: `x` (n, 2) codes of (user, item), `y` (n,) ratings or None; `ds[rows]` gives a whole batch at once"
     n_inp = 1
+    batch_indexed = True  # `ds[rows]` gives a whole batch
     def __init__(self, x:torch.Tensor, y:torch.Tensor|None, classes:dict, rating_name:str='rating', item_titles:dict|None=None):
         self.x, self.y, self.classes, self.rating_name, self.item_titles = x, y, classes, rating_name, item_titles
     user_name = property(lambda self: list(self.classes)[0], doc="The user column's name")
@@ -119,14 +121,7 @@ def _rows_table(ds:CollabDataset, rows:list[tuple]) -> pd.DataFrame:
     return df
 
 class CollabDataLoader(DataLoader):
-    "Batches of a `CollabDataset` made by indexing its tensors (no per-row Python), shown as tables"
-    def make_torch_loader(self) -> TorchDataLoader:
-        drop_last = (self.shuffle and len(self.dataset) >= self.bs) if self.drop_last is None else self.drop_last
-        sampler = RandomSampler(self.dataset) if self.shuffle and len(self.dataset) else SequentialSampler(self.dataset)
-        pin = (self.device.type == 'cuda') if self.pin_memory is None else self.pin_memory
-        return TorchDataLoader(self.dataset, sampler=BatchSampler(sampler, self.bs, drop_last), batch_size=None,
-                               num_workers=self.num_workers, pin_memory=pin, persistent_workers=self.num_workers > 0)
-
+    "Batches of a `CollabDataset` (batch-indexed: no per-row Python), shown as tables"
     def show_batch(self, b:tuple|None=None, max_n:int=9) -> pd.DataFrame:
         "The first `max_n` ratings of batch `b` (default: `one_batch()`), decoded to ids (and titles), as a table"
         return _rows_table(self.dataset, self.decode_batch(b if b is not None else self.one_batch(), max_n))

@@ -5,12 +5,13 @@
 # %% ../../nbs/02_data_block.ipynb #436ed4b8
 from __future__ import annotations
 import copy, mimetypes, os, re
-from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.foundation import L
-from .core import (Transform, Pipeline, TransformError, Categorize, MultiCategorize, RegressionSetup,
-                              Datasets, DataLoader, DataLoaders, register, short_repr)
+from ..serialize import register, short_repr
+from .transforms import Transform, Pipeline, TransformError, Categorize, MultiCategorize, RegressionSetup
+from .core import Datasets
+from .load import DataLoader, DataLoaders
 from ..losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat, MSELossFlat
 from ..torch_core import to_device
 

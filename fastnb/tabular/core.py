@@ -7,11 +7,12 @@ from __future__ import annotations
 import copy, difflib, json
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from torch.utils.data import DataLoader as TorchDataLoader, BatchSampler, RandomSampler, SequentialSampler
 from fastcore.foundation import L
 from fastcore.basics import patch
-from ..data.core import (register, Transform, Categorize, RegressionSetup, DataLoader, DataLoaders, check_splits, short_repr,
-                         to_dict, from_dict)
+from ..serialize import register, short_repr, to_dict, from_dict
+from ..data.transforms import Transform, Categorize, RegressionSetup
+from ..data.core import check_splits
+from ..data.load import DataLoader, DataLoaders
 from ..data.block import TransformBlock, CategoryBlock, RegressionBlock, RandomSplitter, IndexSplitter
 from ..torch_core import to_cpu
 
@@ -194,6 +195,7 @@ def _instantiate_procs(procs) -> list[TabularProc]:
 class TabularPandas:
     "A DataFrame processed by `procs` (set up on the training rows) and held as tensors of category codes, continuous values and targets"
     n_inp = 2
+    batch_indexed = True  # `to[rows]` gives a whole batch: the DataLoader indexes it a batch at a time
     def __init__(self, df:pd.DataFrame, procs=None, cat_names=None, cont_names=None, y_names=None, y_block=None,
                  splits=None, do_setup:bool=True):
         if not isinstance(df, pd.DataFrame): raise TypeError(f"TabularPandas needs a pandas DataFrame, got {type(df).__name__}.")
@@ -355,24 +357,8 @@ def decode_target(self:TabularPandas, t, k:int=0):
 TabularPandas.vocab = property(lambda self: self.y_tfm.vocab if isinstance(self.y_tfm, Categorize) else None, doc="The target's labels (classification)")
 
 # %% ../../nbs/20_tabular_core.ipynb #a12673bb
-def _whole_batch(b): return b
-
 class TabDataLoader(DataLoader):
-    "A DataLoader over a `TabularPandas`: each batch is `(cats, conts[, y])` indexed from its tensors at once"
-    def __init__(self, dataset, bs:int=64, shuffle:bool=False, drop_last:bool|None=None, num_workers:int|None=0,
-                 pin_memory:bool|None=None, device=None, after_item=None, after_batch=None, n_inp:int|None=None,
-                 split_idx:int|None=None, collate_fn=None):
-        super().__init__(dataset, bs=bs, shuffle=shuffle, drop_last=drop_last, num_workers=num_workers, pin_memory=pin_memory,
-                         device=device, after_item=after_item, after_batch=after_batch, n_inp=n_inp, split_idx=split_idx, collate_fn=collate_fn)
-
-    def make_torch_loader(self) -> TorchDataLoader:
-        n = len(self.dataset)
-        drop_last = (self.shuffle and n >= self.bs) if self.drop_last is None else self.drop_last
-        sampler = RandomSampler(range(n)) if self.shuffle and n else SequentialSampler(range(n))
-        pin = (self.device.type == 'cuda') if self.pin_memory is None else self.pin_memory
-        return TorchDataLoader(self.dataset, sampler=BatchSampler(sampler, self.bs, drop_last), batch_size=None,
-                               collate_fn=_whole_batch, num_workers=self.num_workers, pin_memory=pin)
-
+    "A DataLoader over a `TabularPandas` (batch-indexed: `(cats, conts[, y])` for a batch of rows at once), shown as tables"
     def decode_table(self, b:tuple, max_n:int=10) -> pd.DataFrame:
         "The first `max_n` rows of batch `b` as a readable DataFrame (batch transforms undone)"
         b = self.after_batch.decode_tuple(tuple(to_cpu(b)))

@@ -5,7 +5,7 @@
 # %% ../../nbs/22_tabular_learner.ipynb #972f5772
 from __future__ import annotations
 import pandas as pd
-from ..data.core import register
+from ..serialize import register
 from ..learner import Learner
 from .core import TabularDataLoaders, _as_frame
 from .model import TabularModel, get_emb_sz

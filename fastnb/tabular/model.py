@@ -7,9 +7,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 from fastcore.foundation import L
-from ..data.core import register
-from ..learner import register_model
-from .core import TabularPandas, Categorify
+from ..serialize import register
+from ..serialize import register_model
+from .core import Categorify
 
 # %% auto #0
 __all__ = ['emb_sz_rule', 'get_emb_sz', 'sigmoid_range', 'TabularModel', 'tabular_config']

@@ -8,8 +8,8 @@ import math
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from fastcore.foundation import L
-from ..data.core import Transform, ItemTransform
-from .core import PILBase, PILImage, PILMask, image2tensor, mask2tensor, image2float
+from ..data.transforms import Transform, ItemTransform
+from .core import PILBase, PILMask
 
 # %% auto #0
 __all__ = ['PAD_MODES', 'RESIZE_METHODS', 'imagenet_stats', 'crop_box', 'resize_crop', 'resize_pad', 'Resize', 'random_crop_box',
@@ -90,11 +90,9 @@ class Resize(ItemTransform):
         if self.method == 'pad': return resize_pad(im, self.size, pct, self.pad_mode, resample)
         return resize_crop(im, self.size, crop_box(im.shape if isinstance(im, PILBase) else im.size[::-1], self.size, pct), resample)
 
-    def __call__(self, b, split_idx:int|None=None):
-        if not _images_in(b): return b
-        pct = _random_pct(split_idx)
-        return _map_images(b, lambda im: self._resize(im, pct))
-    def encodes(self, b): return self(b)
+    pct = (0.5, 0.5)  # where the crop (or the padding) goes; the centre unless `before_call` draws it
+    def before_call(self, b, split_idx:int|None): self.pct = _random_pct(split_idx)
+    def encodes(self, b): return _map_images(b, lambda im: self._resize(im, self.pct)) if _images_in(b) else b
 
 # %% ../../nbs/11_vision_augment.ipynb #fc50a8aa
 def random_crop_box(src_hw:tuple, min_scale:float=0.08, max_scale:float=1.0, ratio=(3/4, 4/3), n_tries:int=10) -> tuple|None:
@@ -116,14 +114,15 @@ class RandomResizedCrop(ItemTransform):
         if not 0 < min_scale <= max_scale <= 1: raise ValueError(f"Need 0 < min_scale <= max_scale <= 1, got {min_scale} and {max_scale}.")
         self.size, self.min_scale, self.ratio, self.max_scale, self.resamples = size, min_scale, ratio, max_scale, resamples
 
-    def __call__(self, b, split_idx:int|None=None):
+    is_random = True  # False at validation (set by `before_call`): the centre crop
+    def before_call(self, b, split_idx:int|None): self.is_random = split_idx != 1
+    def encodes(self, b):
         ims = _images_in(b)
         if not ims: return b
         hw = ims[0].size[::-1]
-        box = None if split_idx == 1 else random_crop_box(hw, self.min_scale, self.max_scale, self.ratio)
+        box = random_crop_box(hw, self.min_scale, self.max_scale, self.ratio) if self.is_random else None
         box = box or crop_box(hw, self.size)
         return _map_images(b, lambda im: resize_crop(im, self.size, box, self.resamples[isinstance(im, PILMask)]))
-    def encodes(self, b): return self(b)
 
 # %% ../../nbs/11_vision_augment.ipynb #00327338
 def _eye(n:int) -> torch.Tensor: return torch.eye(3).repeat(n, 1, 1)
@@ -237,7 +236,9 @@ class AffineTransform(ItemTransform):
         for t in self.tfms: m = m @ t.random_mats(n, h, w)
         return m
 
-    def __call__(self, b, split_idx:int|None=None):
+    is_random = True  # False at validation (set by `before_call`): at most a resize
+    def before_call(self, b, split_idx:int|None): self.is_random = split_idx != 1
+    def encodes(self, b):
         single = not isinstance(b, (tuple, list))
         elts = (b,) if single else tuple(b)
         roles = [_role(o) for o in elts]
@@ -246,7 +247,7 @@ class AffineTransform(ItemTransform):
         if len(spatial) > 1: raise ValueError(f"The images and masks of a batch have different sizes {sorted(spatial)}: they must match.")
         n, h, w = spatial.pop()
         out_hw = _hw(self.size) if self.size is not None else (h, w)
-        if split_idx == 1:  # validation: no randomness; only a resize if a size was asked for
+        if not self.is_random:  # validation: no randomness; only a resize if a size was asked for
             if out_hw == (h, w): return b
             mats = _eye(n)
         else:
@@ -259,7 +260,6 @@ class AffineTransform(ItemTransform):
         grid = affine_grid(mats.to(dev), out_hw)
         out = tuple(resample(o, grid, self.mode, self.pad_mode) if r else o for o, r in zip(elts, roles))
         return out[0] if single else out
-    def encodes(self, b): return self(b)
 
 # %% ../../nbs/11_vision_augment.ipynb #0a0ae978
 def _chosen(n:int, p:float) -> torch.Tensor: return torch.rand(n) < p

@@ -12,8 +12,9 @@ from PIL import Image, ImageOps
 from fastcore.foundation import L
 from fastcore.basics import patch
 from fastcore.parallel import parallel
-from ..torch_core import show_image, to_np
-from ..data.core import Transform, register
+from ..torch_core import show_image
+from ..serialize import register
+from ..data.transforms import Transform
 from ..data.block import TransformBlock, get_files
 
 # %% auto #0

@@ -4,13 +4,14 @@
 
 # %% ../../nbs/12_vision_data.ipynb #fad03ed6
 from __future__ import annotations
-import re
 from pathlib import Path
 import pandas as pd
 from PIL import Image
 from fastcore.foundation import L
 from functools import partial
-from ..data.core import Transform, DataLoaders, Categorize, _item_at
+from ..data.transforms import Transform, Categorize
+from ..data.core import item_at
+from ..data.load import DataLoaders
 from ..data.block import (DataBlock, CategoryBlock, MultiCategoryBlock, RandomSplitter, GrandparentSplitter, ColSplitter,
                                ColReader, RegexLabeller, parent_label, get_files)
 from .core import PILImage, ImageBlock, OpenImage, get_image_files
@@ -34,7 +35,7 @@ def _check_same_size(dls:DataLoaders, item_tfms, n_check:int=32) -> DataLoaders:
     getters = [t for t in ds.tfms[0] if not isinstance(t, OpenImage)]
     files = []
     for i in range(min(n_check, len(ds))):
-        x = _item_at(ds.items, i)
+        x = item_at(ds.items, i)
         for t in getters: x = t(x)
         if isinstance(x, (str, Path)): files.append(x)
     sizes = {}

@@ -9,13 +9,12 @@ from pathlib import Path
 import torch
 from torch import nn
 import torchvision.models as tvm
-from torchvision.models import *
 from PIL import Image
-from fastcore.basics import patch
 from safetensors.torch import load_file as load_safetensors
-from ..data.core import Pipeline
+from ..data.transforms import Pipeline
 from ..optimizer import body_head_splitter
-from ..learner import Learner, register_model
+from ..serialize import register_model
+from ..learner import Learner
 from ..callback.hook import num_features_model
 from .augment import Normalize, imagenet_stats
 

@@ -8,10 +8,9 @@ import io, html, shutil
 from pathlib import Path
 import torch
 import ipywidgets as widgets
-from PIL import Image
 from fastcore.foundation import L
 from fastcore.basics import patch
-from ..data.core import _item_at
+from ..data.core import item_at
 from ..learner import Learner, load_learner
 from ..interpret import Interpretation
 from .core import PILImage, OpenImage
@@ -24,7 +23,7 @@ _KEEP, _DELETE = '<Keep>', '<Delete>'
 
 def item_file(ds, i:int) -> Path:
     "The image file of item `i` of the data set `ds`: its item with the getters applied, before the image is opened"
-    x = _item_at(ds.items, i)
+    x = item_at(ds.items, i)
     for t in ds.tfms[0]:
         if isinstance(t, OpenImage): break
         x = t(x)
