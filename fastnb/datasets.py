@@ -22,7 +22,7 @@ __all__ = ['DATASETS', 'MARKER', 'FASHION_CLASSES', 'STAMP_CATEGORIES', 'STAMPS_
            'Source', 'SourceFiles', 'source_cache', 'find_source', 'DatasetBuildError', 'DatasetInfo',
            'register_dataset', 'dataset_names', 'read_marker', 'get_dataset', 'save_images', 'write_image_folders',
            'split_by_class', 'random_split', 'build_mnist_5k', 'read_idx', 'build_fashion_mnist', 'composite_on_white',
-           'build_stamps', 'build_stamps_seg', 'build_movielens_100k', 'build_wage', 'build_bikeshare', 'build_flights',
+           'build_stamps', 'build_stamps_seg', 'build_movielens_100k', 'build_csv_table', 'build_flights',
            'build_rotten_tomatoes', 'build_news', 'prepare_datasets', 'fastnb_datasets']
 
 # %% ../nbs/04_datasets.ipynb #f36de9fa
@@ -432,27 +432,21 @@ def build_movielens_100k(files:SourceFiles, dest:Path) -> dict:
     return dict(ratings=len(ratings), users=ratings.user.nunique(), movies=len(movies), rated_movies=ratings.movie.nunique())
 
 # %% ../nbs/04_datasets.ipynb #a5dbe3b2
-def _copy_csv(files:SourceFiles, name:str, dest:Path) -> pd.DataFrame:
-    "Read the CSV `name` from `files`, check it has no missing values, and write it to `dest`"
-    raw, = files.read(name)
-    df = pd.read_csv(io.BytesIO(raw))
-    if n_missing := int(df.isna().sum().sum()): raise DatasetBuildError(f"{name} has {n_missing} missing values; expected none")
-    df.to_csv(dest/name.lower(), index=False)
-    return df
+def build_csv_table(fname:str):
+    "A builder that writes the package's CSV `fname` (checked complete: no missing values) as its lower-case name"
+    def build(files:SourceFiles, dest:Path) -> dict:
+        raw, = files.read(fname)
+        df = pd.read_csv(io.BytesIO(raw))
+        if n_missing := int(df.isna().sum().sum()): raise DatasetBuildError(f"{fname} has {n_missing} missing values; expected none")
+        df.to_csv(dest/fname.lower(), index=False)
+        return dict(rows=len(df), columns=df.shape[1])
+    build.__name__ = build.__qualname__ = f"build_{fname.split('.')[0].lower()}"
+    return build
 
-@register_dataset('wage', Source('ISLP', '0.6.0', 'pip', 'ISLP/data', needs=('Wage.csv',)),
-                  expected=dict(rows=3000, columns=11), description='wage.csv: 3,000 workers, 11 columns')
-def build_wage(files:SourceFiles, dest:Path) -> dict:
-    "Write ISLP's `Wage` table as `wage.csv`"
-    df = _copy_csv(files, 'Wage.csv', dest)
-    return dict(rows=len(df), columns=df.shape[1])
-
-@register_dataset('bikeshare', Source('ISLP', '0.6.0', 'pip', 'ISLP/data', needs=('Bikeshare.csv',)),
-                  expected=dict(rows=8645, columns=15), description='bikeshare.csv: 8,645 hours, 15 columns')
-def build_bikeshare(files:SourceFiles, dest:Path) -> dict:
-    "Write ISLP's `Bikeshare` table as `bikeshare.csv`"
-    df = _copy_csv(files, 'Bikeshare.csv', dest)
-    return dict(rows=len(df), columns=df.shape[1])
+register_dataset('wage', Source('ISLP', '0.6.0', 'pip', 'ISLP/data', needs=('Wage.csv',)), expected=dict(rows=3000, columns=11),
+                 description='wage.csv: 3,000 workers, 11 columns')(build_csv_table('Wage.csv'))
+register_dataset('bikeshare', Source('ISLP', '0.6.0', 'pip', 'ISLP/data', needs=('Bikeshare.csv',)), expected=dict(rows=8645, columns=15),
+                 description='bikeshare.csv: 8,645 hours, 15 columns')(build_csv_table('Bikeshare.csv'))
 
 WEATHER_COLS = ['temp', 'dewp', 'humid', 'wind_dir', 'wind_speed', 'wind_gust', 'precip', 'pressure', 'visib']
 

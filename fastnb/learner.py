@@ -7,10 +7,10 @@ from __future__ import annotations
 import re, time, copy, json, zipfile, pickle as pickle_module
 from contextlib import contextmanager
 from pathlib import Path
-import torch
+import pandas as pd, torch
 from torch import nn
 import matplotlib.pyplot as plt
-from fastcore.basics import patch
+from fastcore.basics import patch, listify
 from .torch_core import to_cpu, eval_mode
 from .optimizer import Adam, trainable_params, norm_params, norm_bias_params
 from .metrics import Metric, AvgMetric
@@ -73,7 +73,9 @@ def _weighted_mean(losses:list, sizes:list) -> float:
 class Recorder(Callback):
     "Record losses, learning rates, momentums and metrics during training; plot them"
     order = 50
-    def __init__(self, beta:float=0.98): self.beta = beta
+    def __init__(self, beta:float=0.98):
+        self.beta = beta
+        self.losses, self.lrs, self.moms, self.iters, self.values, self.logs = [], [], [], [], [], []
 
     def before_fit(self): self.losses, self.lrs, self.moms, self.iters, self.values, self.logs = [], [], [], [], [], []
 
@@ -81,6 +83,11 @@ class Recorder(Callback):
     def metric_names(self) -> list[str]:
         "Column names of the rows in `logs`: epoch, train_loss, valid_loss, the metrics, time"
         return ['epoch', 'train_loss', 'valid_loss'] + [m.name for m in self.learn.metrics] + ['time']
+
+    @property
+    def history(self) -> pd.DataFrame:
+        "The last fit, one row per epoch, with named columns: epoch, train_loss, valid_loss, the metrics, time"
+        return pd.DataFrame(self.logs, columns=self.metric_names if self.learn is not None else None)
 
     @property
     def smooth_losses(self) -> list[float]:
@@ -118,11 +125,47 @@ class Recorder(Callback):
         self.log = [self.learn.epoch, *self.values[-1], time.time() - self.start_time]
         self.logs.append(self.log)
 
-# %% ../nbs/07_learner.ipynb #951bf88c
-def _listify(o) -> list:
-    if o is None: return []
-    return list(o) if isinstance(o, (list, tuple)) else [o]
+    def plot_loss(self, skip_start:int=5, with_valid:bool=True, ax=None):
+        "Plot the smoothed training loss per batch (skipping the first `skip_start`) and the validation loss per epoch"
+        if ax is None: _, ax = plt.subplots()
+        losses = self.smooth_losses
+        ax.plot(range(skip_start, len(losses)), losses[skip_start:], label='train')
+        if with_valid and self.values:
+            ax.plot(self.iters, [v[1] for v in self.values], marker='o', label='valid')
+        ax.set_xlabel('batch'); ax.set_ylabel('loss'); ax.legend()
+        return ax
 
+    def plot_sched(self, keys:tuple=('lr', 'mom'), figsize=None):
+        "Plot the learning rate and momentum of the last parameter group at each training batch"
+        recorded = {'lr': self.lrs, 'mom': self.moms}
+        keys = [k for k in keys if any(v is not None for v in recorded[k])]
+        _, axs = plt.subplots(1, len(keys), figsize=figsize or (4*len(keys), 3), squeeze=False)
+        for key, ax in zip(keys, axs[0]):
+            ax.plot(recorded[key]); ax.set_title(key); ax.set_xlabel('batch')
+        return axs[0]
+
+# %% ../nbs/07_learner.ipynb #bff0870b
+def _cb_name(cb) -> str: return getattr(cb, 'name', None) or _camel_to_snake(type(cb).__name__)
+
+# %% ../nbs/07_learner.ipynb #1f8d52f7
+_EVENT_DEPTH = {'fit': 0, 'epoch': 1, 'train': 2, 'validate': 2, 'batch': 3, 'pred': 4, 'loss': 4, 'backward': 4, 'step': 4}
+
+# %% ../nbs/07_learner.ipynb #63d1690b
+def _export_path(learn:Learner, fname) -> Path:
+    path = Path(fname) if Path(fname).is_absolute() else learn.path/fname
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+def _inference_dls(dls):
+    "`dls` without their items (the pipelines, transforms, loss and `c` only): what a pickled export keeps of the data"
+    ds = getattr(dls, 'valid_ds', None)
+    if not isinstance(ds, Datasets): return None
+    empty = Datasets([], ds.tfms, n_inp=ds.n_inp, do_setup=False)
+    kwargs = dict(bs=dls.valid.bs, device='cpu', after_item=dls.valid.after_item, after_batch=dls.valid.after_batch, num_workers=0)
+    return type(dls)(DataLoader(empty.subset(0), split_idx=0, **kwargs), DataLoader(empty.subset(1), split_idx=1, **kwargs),
+                     path=dls.path, loss_func=dls.loss_func, c=dls.c)
+
+# %% ../nbs/07_learner.ipynb #951bf88c
 def _as_metric(m) -> Metric:
     if isinstance(m, Metric): return copy.deepcopy(m)
     if isinstance(m, type) and issubclass(m, Metric): return m()
@@ -151,213 +194,324 @@ class Learner:
         self.loss_func = _default_loss(dls) if loss_func is None else loss_func
         self.opt_func, self.lr, self.splitter, self.wd, self.moms = opt_func, lr, splitter, wd, moms
         self.wd_bn_bias, self.train_bn, self.silent = wd_bn_bias, train_bn, silent
-        self.metrics = [_as_metric(m) for m in _listify(metrics)]
+        self.metrics = [_as_metric(m) for m in listify(metrics)]
         self.path, self.model_dir = Path(path if path is not None else getattr(dls, 'path', '.')), Path(model_dir)
         self.n_inp = getattr(dls, 'n_inp', 1)
         if getattr(dls, 'device', None) is not None: self.model.to(dls.device)
         self.opt, self.training, self.loss, self.pred, self.xb, self.yb = None, False, None, None, (), ()
         self.epoch, self.n_epoch, self.train_iter, self.pct_train = 0, 1, 0, 0.
         self.cbs = []
-        self.add_cbs([Recorder()] + ([cb() for cb in DEFAULT_CBS] if default_cbs else []) + _listify(cbs))
+        self.add_cbs([Recorder()] + ([cb() for cb in DEFAULT_CBS] if default_cbs else []) + listify(cbs))
 
-# %% ../nbs/07_learner.ipynb #bff0870b
-def _cb_name(cb) -> str: return getattr(cb, 'name', None) or _camel_to_snake(type(cb).__name__)
+    def add_cb(self, cb) -> Learner:
+        "Add callback `cb` (an instance or a class), set `cb.learn` and make it `self.<cb.name>`"
+        if not hasattr(cb, 'order'): raise TypeError(f"{cb!r} is not a callback: subclass `Callback` (or give it an `order`).")
+        if isinstance(cb, type): cb = cb()
+        name = _cb_name(cb)
+        existing = getattr(self, name, None)
+        if existing is not None and not hasattr(existing, 'order'):
+            raise ValueError(f"A callback named {name!r} would hide the learner's own attribute of that name: rename the class.")
+        cb.learn = self
+        setattr(self, name, cb)
+        self.cbs = sorted(self.cbs + [cb], key=lambda c: c.order)
+        return self
 
-@patch
-def add_cb(self:Learner, cb) -> Learner:
-    "Add callback `cb` (an instance or a class), set `cb.learn` and make it `self.<cb.name>`"
-    if not hasattr(cb, 'order'): raise TypeError(f"{cb!r} is not a callback: subclass `Callback` (or give it an `order`).")
-    if isinstance(cb, type): cb = cb()
-    name = _cb_name(cb)
-    existing = getattr(self, name, None)
-    if existing is not None and not hasattr(existing, 'order'):
-        raise ValueError(f"A callback named {name!r} would hide the learner's own attribute of that name: rename the class.")
-    cb.learn = self
-    setattr(self, name, cb)
-    self.cbs = sorted(self.cbs + [cb], key=lambda c: c.order)
-    return self
+    def add_cbs(self, cbs) -> Learner:
+        "Add each callback in `cbs`"
+        for cb in listify(cbs): self.add_cb(cb)
+        return self
 
-@patch
-def add_cbs(self:Learner, cbs) -> Learner:
-    "Add each callback in `cbs`"
-    for cb in _listify(cbs): self.add_cb(cb)
-    return self
+    def remove_cb(self, cb) -> Learner:
+        "Remove callback `cb` (an instance, or a class to remove all its instances)"
+        removed = [c for c in self.cbs if (isinstance(c, cb) if isinstance(cb, type) else c is cb)]
+        for c in removed:
+            self.cbs.remove(c)
+            if getattr(self, _cb_name(c), None) is c: delattr(self, _cb_name(c))
+            c.learn = None
+        return self
 
-@patch
-def remove_cb(self:Learner, cb) -> Learner:
-    "Remove callback `cb` (an instance, or a class to remove all its instances)"
-    removed = [c for c in self.cbs if (isinstance(c, cb) if isinstance(cb, type) else c is cb)]
-    for c in removed:
-        self.cbs.remove(c)
-        if getattr(self, _cb_name(c), None) is c: delattr(self, _cb_name(c))
-        c.learn = None
-    return self
+    def remove_cbs(self, cbs) -> Learner:
+        "Remove each callback in `cbs`"
+        for cb in listify(cbs): self.remove_cb(cb)
+        return self
 
-@patch
-def remove_cbs(self:Learner, cbs) -> Learner:
-    "Remove each callback in `cbs`"
-    for cb in _listify(cbs): self.remove_cb(cb)
-    return self
+    @contextmanager
+    def added_cbs(self, cbs):
+        "Context manager: the callbacks `cbs` are added inside the `with` block only"
+        cbs = [cb() if isinstance(cb, type) else cb for cb in listify(cbs)]
+        self.add_cbs(cbs)
+        try: yield self
+        finally: self.remove_cbs(cbs)
 
-@patch
-@contextmanager
-def added_cbs(self:Learner, cbs):
-    "Context manager: the callbacks `cbs` are added inside the `with` block only"
-    cbs = [cb() if isinstance(cb, type) else cb for cb in _listify(cbs)]
-    self.add_cbs(cbs)
-    try: yield self
-    finally: self.remove_cbs(cbs)
+    def __call__(self, event_name:str):
+        "Run method `event_name` of every callback that has it, in `order`"
+        for cb in self.cbs:
+            method = getattr(cb, event_name, None)
+            if method is not None: method()
 
-@patch
-def __call__(self:Learner, event_name:str):
-    "Run method `event_name` of every callback that has it, in `order`"
-    for cb in self.cbs:
-        method = getattr(cb, event_name, None)
-        if method is not None: method()
+    def create_opt(self):
+        "Make the optimizer: `opt_func(splitter(model), lr=lr, train_always=..., no_wd=...)`, then set `wd` if given"
+        # no weight decay on norm layers and biases, nor on what the model names in `bias_params()` (e.g. collab's bias embeddings)
+        no_wd = () if self.wd_bn_bias else list(norm_bias_params(self.model)) + list(getattr(self.model, 'bias_params', list)())
+        self.opt = self.opt_func(self.splitter(self.model), lr=self.lr, no_wd=no_wd,
+                                 train_always=norm_params(self.model) if self.train_bn else ())
+        if self.wd is not None: self.opt.set_hyper('wd', self.wd)
 
-# %% ../nbs/07_learner.ipynb #c55d1d35
-@patch
-def create_opt(self:Learner):
-    "Make the optimizer: `opt_func(splitter(model), lr=lr, train_always=..., no_wd=...)`, then set `wd` if given"
-    # no weight decay on norm layers and biases, nor on what the model names in `bias_params()` (e.g. collab's bias embeddings)
-    no_wd = () if self.wd_bn_bias else list(norm_bias_params(self.model)) + list(getattr(self.model, 'bias_params', list)())
-    self.opt = self.opt_func(self.splitter(self.model), lr=self.lr, no_wd=no_wd,
-                             train_always=norm_params(self.model) if self.train_bn else ())
-    if self.wd is not None: self.opt.set_hyper('wd', self.wd)
+    def freeze_to(self, n:int):
+        "Train only the parameter groups from `n` on (normalization layers keep training if `train_bn`)"
+        if self.opt is None: self.create_opt()
+        self.opt.freeze_to(n)
 
-@patch
-def freeze_to(self:Learner, n:int):
-    "Train only the parameter groups from `n` on (normalization layers keep training if `train_bn`)"
-    if self.opt is None: self.create_opt()
-    self.opt.freeze_to(n)
+    def freeze(self):
+        "Train only the last parameter group (the head)"
+        self.freeze_to(-1)
 
-@patch
-def freeze(self:Learner):
-    "Train only the last parameter group (the head)"
-    self.freeze_to(-1)
+    def unfreeze(self):
+        "Train every parameter group"
+        self.freeze_to(0)
 
-@patch
-def unfreeze(self:Learner):
-    "Train every parameter group"
-    self.freeze_to(0)
+    def _with_events(self, f, event:str, cancel_exc:type[Exception]):
+        try:
+            self(f'before_{event}')
+            f()
+        except cancel_exc: self(f'after_cancel_{event}')
+        self(f'after_{event}')
 
-# %% ../nbs/07_learner.ipynb #1e0e9c77
-@patch
-def _with_events(self:Learner, f, event:str, cancel_exc:type[Exception]):
-    try:
-        self(f'before_{event}')
-        f()
-    except cancel_exc: self(f'after_cancel_{event}')
-    self(f'after_{event}')
+    def _do_one_batch(self):
+        self.pred = self.model(*self.xb)
+        self('after_pred')
+        if not self.yb:
+            if self.training: raise ValueError(f"A training batch has {len(self.batch)} tensors and n_inp={self.n_inp}, so no targets: "
+                                               f"training batches must be (inputs..., targets...).")
+            return
+        self.loss_grad = self.loss_func(self.pred, *self.yb)
+        if self.loss_grad.ndim != 0:
+            raise ValueError(f"The loss function returned a tensor of shape {tuple(self.loss_grad.shape)}, not a single number: "
+                             f"use a loss that averages over the batch (reduction='mean').")
+        self.loss = self.loss_grad.detach()
+        self('after_loss')
+        if not self.training: return
+        self._with_events(self._backward, 'backward', CancelBackwardException)
+        self._with_events(self.opt.step, 'step', CancelStepException)
+        self.opt.zero_grad()
 
-@patch
-def _do_one_batch(self:Learner):
-    self.pred = self.model(*self.xb)
-    self('after_pred')
-    if not self.yb:
-        if self.training: raise ValueError(f"A training batch has {len(self.batch)} tensors and n_inp={self.n_inp}, so no targets: "
-                                           f"training batches must be (inputs..., targets...).")
-        return
-    self.loss_grad = self.loss_func(self.pred, *self.yb)
-    if self.loss_grad.ndim != 0:
-        raise ValueError(f"The loss function returned a tensor of shape {tuple(self.loss_grad.shape)}, not a single number: "
-                         f"use a loss that averages over the batch (reduction='mean').")
-    self.loss = self.loss_grad.detach()
-    self('after_loss')
-    if not self.training: return
-    self._with_events(self._backward, 'backward', CancelBackwardException)
-    self._with_events(self.opt.step, 'step', CancelStepException)
-    self.opt.zero_grad()
+    def _backward(self): self.loss_grad.backward()
 
-@patch
-def _backward(self:Learner): self.loss_grad.backward()
+    def _all_batches(self):
+        self.n_iter = len(self.dl)
+        for self.iter, self.batch in enumerate(self.dl):
+            if not isinstance(self.batch, (tuple, list)):
+                raise TypeError(f"Batch {self.iter} is a {type(self.batch).__name__}, not a tuple: each batch must be a tuple "
+                                f"(inputs..., targets...) whose first `dls.n_inp` ({self.n_inp}) items are the model's inputs.")
+            self.xb, self.yb = tuple(self.batch[:self.n_inp]), tuple(self.batch[self.n_inp:])
+            self._with_events(self._do_one_batch, 'batch', CancelBatchException)
+            if self.training:
+                self.train_iter += 1
+                self.pct_train = self.train_iter / (self.n_epoch * self.n_iter)
 
-@patch
-def _all_batches(self:Learner):
-    self.n_iter = len(self.dl)
-    for self.iter, self.batch in enumerate(self.dl):
-        if not isinstance(self.batch, (tuple, list)):
-            raise TypeError(f"Batch {self.iter} is a {type(self.batch).__name__}, not a tuple: each batch must be a tuple "
-                            f"(inputs..., targets...) whose first `dls.n_inp` ({self.n_inp}) items are the model's inputs.")
-        self.xb, self.yb = tuple(self.batch[:self.n_inp]), tuple(self.batch[self.n_inp:])
-        self._with_events(self._do_one_batch, 'batch', CancelBatchException)
-        if self.training:
-            self.train_iter += 1
-            self.pct_train = self.train_iter / (self.n_epoch * self.n_iter)
+    def _do_train(self):
+        self.dl, self.training = self.dls.train, True
+        self.model.train()
+        self._with_events(self._all_batches, 'train', CancelTrainException)
 
-@patch
-def _do_train(self:Learner):
-    self.dl, self.training = self.dls.train, True
-    self.model.train()
-    self._with_events(self._all_batches, 'train', CancelTrainException)
+    def _do_validate(self, dl=None):
+        self.dl, self.training = (self.dls.valid if dl is None else dl), False
+        self.model.eval()
+        with torch.no_grad(): self._with_events(self._all_batches, 'validate', CancelValidException)
 
-@patch
-def _do_validate(self:Learner, dl=None):
-    self.dl, self.training = (self.dls.valid if dl is None else dl), False
-    self.model.eval()
-    with torch.no_grad(): self._with_events(self._all_batches, 'validate', CancelValidException)
+    def _do_epoch(self):
+        self._do_train()
+        self._do_validate()
 
-@patch
-def _do_epoch(self:Learner):
-    self._do_train()
-    self._do_validate()
+    def _do_fit(self, start_epoch:int=0):
+        for self.epoch in range(start_epoch, self.n_epoch):
+            self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
-@patch
-def _do_fit(self:Learner, start_epoch:int=0):
-    for self.epoch in range(start_epoch, self.n_epoch):
-        self._with_events(self._do_epoch, 'epoch', CancelEpochException)
+    def _end_cleanup(self):
+        self.dl, self.batch, self.xb, self.yb, self.pred, self.loss_grad = None, None, (), (), None, None
 
-@patch
-def _end_cleanup(self:Learner):
-    self.dl, self.batch, self.xb, self.yb, self.pred, self.loss_grad = None, None, (), (), None, None
+    def fit(self, n_epoch:int, lr:float|slice|None=None, wd:float|None=None, cbs=None, reset_opt:bool=False, start_epoch:int=0):
+        "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd`, with extra callbacks `cbs`"
+        if len(self.dls.train) == 0: raise ValueError("dls.train has no batches: is the training set empty, or smaller than a batch with drop_last?")
+        with self.added_cbs(cbs):
+            if reset_opt or self.opt is None: self.create_opt()
+            self.opt.set_hyper('lr', self.lr if lr is None else lr)
+            wd = self.wd if wd is None else wd
+            if wd is not None: self.opt.set_hyper('wd', wd)
+            self.n_epoch = n_epoch
+            self.train_iter = start_epoch * len(self.dls.train)
+            self.pct_train = self.train_iter / max(1, n_epoch * len(self.dls.train))
+            try: self._with_events(lambda: self._do_fit(start_epoch), 'fit', CancelFitException)
+            finally: self._end_cleanup()
 
-# %% ../nbs/07_learner.ipynb #e64b1bac
-@patch
-def fit(self:Learner, n_epoch:int, lr:float|slice|None=None, wd:float|None=None, cbs=None, reset_opt:bool=False, start_epoch:int=0):
-    "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd`, with extra callbacks `cbs`"
-    if len(self.dls.train) == 0: raise ValueError("dls.train has no batches: is the training set empty, or smaller than a batch with drop_last?")
-    with self.added_cbs(cbs):
-        if reset_opt or self.opt is None: self.create_opt()
-        self.opt.set_hyper('lr', self.lr if lr is None else lr)
-        wd = self.wd if wd is None else wd
-        if wd is not None: self.opt.set_hyper('wd', wd)
-        self.n_epoch = n_epoch
-        self.train_iter = start_epoch * len(self.dls.train)
-        self.pct_train = self.train_iter / max(1, n_epoch * len(self.dls.train))
-        try: self._with_events(lambda: self._do_fit(start_epoch), 'fit', CancelFitException)
+    def show_training_loop(self):
+        "Print the events of the training loop, indented by loop level, with the callbacks that run at each"
+        for event in EVENTS:
+            names = [type(cb).__name__ for cb in self.cbs if getattr(cb, event, None) is not None]
+            print('  ' * _EVENT_DEPTH[event.split('_')[-1]] + event + (f": {', '.join(names)}" if names else ''))
+
+    def _dl_for(self, ds_idx:int, dl=None):
+        "`dl` if given, else the training (`ds_idx=0`) or validation (1) batches"
+        if dl is not None: return dl
+        if ds_idx not in (0, 1): raise IndexError(f"ds_idx={ds_idx}: use 0 for the training set or 1 for the validation set (or pass `dl=`).")
+        return self.dls.valid if ds_idx == 1 else self.dls.train
+
+    def get_preds(self, ds_idx:int=1, dl=None, with_input:bool=False, with_loss:bool=False, with_decoded:bool=False, act=None) -> tuple:
+        "(inputs,) predictions, targets (, decoded) (, losses) over `dl` or the validation (`ds_idx=1`) / training (0) set"
+        dl = self._dl_for(ds_idx, dl)
+        if with_loss and not hasattr(self.loss_func, 'reduction'):
+            raise ValueError(f"get_preds(with_loss=True) needs a loss with a `reduction` attribute (like torch's losses) to get one "
+                             f"loss per item; {self.loss_func!r} has none.")
+        gather = GatherPredsCallback(with_input)
+        rec = getattr(self, 'recorder', None)  # predictions don't replace the last epoch's loss and metrics
+        kept = {k: getattr(rec, k) for k in ('valid_loss', 'metric_values') if hasattr(rec, k)}
+        try:
+            with self.added_cbs(gather): self._do_validate(dl)
+        finally:
+            self._end_cleanup()
+            for k, v in kept.items(): setattr(rec, k, v)
+        preds, targs = _concat(gather.preds), _concat(gather.targs)
+        if with_loss: losses = _per_item_loss(self.loss_func, preds, targs)
+        act = act or getattr(self.loss_func, 'activation', None)
+        if act is not None: preds = act(preds)
+        res = [preds, targs]
+        if with_input: res.insert(0, _concat(gather.inputs))
+        if with_decoded:
+            decodes = getattr(self.loss_func, 'decodes', None)
+            res.append(decodes(preds) if decodes is not None else preds)
+        if with_loss: res.append(losses)
+        return tuple(res)
+
+    def validate(self, ds_idx:int=1, dl=None) -> list[float]:
+        "The loss and metrics over `dl` or the validation set: `[valid_loss, *metrics]`"
+        dl = self._dl_for(ds_idx, dl)
+        try: self._do_validate(dl)
         finally: self._end_cleanup()
+        return [self.recorder.valid_loss, *self.recorder.metric_values]
 
-# %% ../nbs/07_learner.ipynb #1f8d52f7
-_EVENT_DEPTH = {'fit': 0, 'epoch': 1, 'train': 2, 'validate': 2, 'batch': 3, 'pred': 4, 'loss': 4, 'backward': 4, 'step': 4}
+    def _model_file(self, file:str|Path) -> Path:
+        "An absolute `file` as it is, else `path/model_dir/file.pth`"
+        return Path(file) if Path(file).is_absolute() else self.path/self.model_dir/f'{file}.pth'
 
-@patch
-def show_training_loop(self:Learner):
-    "Print the events of the training loop, indented by loop level, with the callbacks that run at each"
-    for event in EVENTS:
-        names = [type(cb).__name__ for cb in self.cbs if getattr(cb, event, None) is not None]
-        print('  ' * _EVENT_DEPTH[event.split('_')[-1]] + event + (f": {', '.join(names)}" if names else ''))
+    def save(self, file:str|Path, with_opt:bool=True) -> Path:
+        "Save the model (and optimizer state if `with_opt`) to `path/model_dir/file.pth`; returns the file's path"
+        path = self._model_file(file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {'model': self.model.state_dict()}
+        if with_opt and self.opt is not None: state['opt'] = self.opt.state_dict()
+        torch.save(state, path)
+        return path
 
-# %% ../nbs/07_learner.ipynb #32dca83a
-@patch
-def plot_loss(self:Recorder, skip_start:int=5, with_valid:bool=True, ax=None):
-    "Plot the smoothed training loss per batch (skipping the first `skip_start`) and the validation loss per epoch"
-    if ax is None: _, ax = plt.subplots()
-    losses = self.smooth_losses
-    ax.plot(range(skip_start, len(losses)), losses[skip_start:], label='train')
-    if with_valid and self.values:
-        ax.plot(self.iters, [v[1] for v in self.values], marker='o', label='valid')
-    ax.set_xlabel('batch'); ax.set_ylabel('loss'); ax.legend()
-    return ax
+    def load(self, file:str|Path, device=None, with_opt:bool=True, strict:bool=True) -> Learner:
+        "Load the model (and optimizer state if saved and `with_opt`) from `path/model_dir/file.pth`"
+        path = self._model_file(file)
+        if not path.exists():
+            saved = sorted(p.stem for p in path.parent.glob('*.pth')) if path.parent.exists() else []
+            raise FileNotFoundError(f"No saved model at {path}. Saved models in {path.parent}: {saved or 'none'}.")
+        device = device or getattr(self.dls, 'device', None) or 'cpu'
+        try: state = torch.load(path, map_location=device, weights_only=True)
+        except Exception as e:
+            raise ValueError(f"{path} can't be read as saved weights ({type(e).__name__}: {str(e)[:200]}). Is it a file written by "
+                             f"`Learner.save` or `torch.save(model.state_dict())`, and complete?") from None
+        if not isinstance(state, dict): raise ValueError(f"{path} does not hold a model's state: was it saved with `Learner.save`?")
+        model_state = state['model'] if 'model' in state else state
+        try: self.model.load_state_dict(model_state, strict=strict)
+        except RuntimeError as e:
+            raise RuntimeError(f"The weights in {path} don't fit this model (saved from a different architecture?):\n{e}") from None
+        if with_opt and 'opt' in state:
+            if self.opt is None: self.create_opt()
+            self.opt.load_state_dict(state['opt'])
+        return self
 
-@patch
-def plot_sched(self:Recorder, keys:tuple=('lr', 'mom'), figsize=None):
-    "Plot the learning rate and momentum of the last parameter group at each training batch"
-    recorded = {'lr': self.lrs, 'mom': self.moms}
-    keys = [k for k in keys if any(v is not None for v in recorded[k])]
-    _, axs = plt.subplots(1, len(keys), figsize=figsize or (4*len(keys), 3), squeeze=False)
-    for key, ax in zip(keys, axs[0]):
-        ax.plot(recorded[key]); ax.set_title(key); ax.set_xlabel('batch')
-    return axs[0]
+    def predict(self, item) -> tuple:
+        "(decoded prediction, prediction as the loss decodes it, probabilities) for one `item` given as the data's items are"
+        if not hasattr(self.dls, 'test_dl'):
+            raise TypeError(f"predict needs fastnb DataLoaders (with `test_dl` and `decode_target`); this learner's dls is a {type(self.dls).__name__}.")
+        dl = self.dls.test_dl([item], num_workers=0)
+        probs, _, decoded = self.get_preds(dl=dl, with_decoded=True)
+        return self.dls.decode_target(decoded[0]), decoded[0], probs[0]
+
+    def show_results(self, ds_idx:int=1, dl=None, max_n:int=9, **kwargs):
+        "Show `max_n` items of a batch of the validation (`ds_idx=1`) or training (0) set titled target/prediction; returns the axes"
+        dl = self._dl_for(ds_idx, dl)
+        if not hasattr(dl, 'show_results'):
+            raise TypeError(f"show_results needs fastnb DataLoaders (which know how to decode and show items), not a {type(dl).__name__}.")
+        b = dl.one_batch()
+        _, _, decoded = self.get_preds(dl=[b], with_decoded=True)
+        shower = self.dls if dl is getattr(self.dls, 'valid', None) else dl
+        return shower.show_results(b, decoded, max_n=max_n, **kwargs)
+
+    def tta(self, ds_idx:int=1, dl=None, n:int=4, beta:float|None=0.25, use_max:bool=False) -> tuple:
+        "(predictions, targets): `beta` × plain predictions + (1-`beta`) × the mean (or max) of `n` through the training augmentations"
+        dl = self._dl_for(ds_idx, dl)
+        if not hasattr(dl, 'new'):
+            raise TypeError(f"tta needs a fastnb DataLoader (it reruns the items through the training augmentations), not a {type(dl).__name__}.")
+        aug_dl = dl.new(split_idx=0, shuffle=False, drop_last=False)
+        aug_preds = torch.stack([self.get_preds(dl=aug_dl)[0] for _ in range(n)])
+        aug_preds = aug_preds.max(dim=0).values if use_max else aug_preds.mean(dim=0)
+        if beta is None: return aug_preds, self.get_preds(dl=dl)[1]
+        preds, targs = self.get_preds(dl=dl)
+        return beta*preds + (1-beta)*aug_preds, targs
+
+    def summary(self) -> ModelSummary:
+        "Each layer's output shape on one batch, parameter count and whether it trains, with the totals"
+        dl = self.dls.train if len(self.dls.train) else self.dls.valid
+        xb = tuple(next(iter(dl))[:self.n_inp])
+        layers = [(name, m) for name, m in self.model.named_modules()
+                  if not list(m.children()) or list(m.parameters(recurse=False))]
+        shapes = {}
+        def record_shape(name):
+            def hook(module, inp, out): shapes.setdefault(name, _shape_of(out))  # returns None: the output is unchanged
+            return hook
+        hooks = [m.register_forward_hook(record_shape(name)) for name, m in layers]
+        try:
+            with torch.no_grad(), eval_mode(self.model): self.model(*xb)
+        finally:
+            for h in hooks: h.remove()
+        rows = [dict(name=name, type=type(m).__name__, shape=shapes.get(name, '-'), params=sum(p.numel() for p in m.parameters(recurse=False)),
+                     trainable=_trainable(list(m.parameters(recurse=False)))) for name, m in layers]
+        params = list(self.model.parameters())
+        title = f"{type(self.model).__name__} (input {', '.join(str(tuple(x.shape)) for x in xb)})"
+        footer = f"Optimizer: {getattr(self.opt_func, '__name__', self.opt_func)}   Loss: {type(self.loss_func).__name__}"
+        return ModelSummary(title, rows, sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad), footer)
+
+    def export_description(self) -> dict:
+        "The JSON-ready description `export` writes: model recipe, inference pipeline, loss, vocab (raises `ExportError` naming what can't be described)"
+        parts = {'model': lambda: _describe_model(self.model),
+                 'dls': lambda: json.loads(self.dls.to_json()) if hasattr(self.dls, 'to_json') else _no_dls_json(self.dls),
+                 'loss_func': lambda: to_dict(self.loss_func), 'vocab': lambda: to_dict(getattr(self.dls, 'vocab', None))}
+        desc, problems = {'format': EXPORT_FORMAT, 'version': EXPORT_VERSION}, []
+        if isinstance(self.dls, DataLoaders) and type(self.dls) is not DataLoaders:  # an application's subclass, rebuilt if registered
+            desc['dls_type'] = registry_name(type(self.dls))
+        if type(self) is not Learner: desc['learner_type'] = registry_name(type(self))  # an application's Learner (its predict...), if registered
+        for key, describe in parts.items():
+            desc[key], problem = _describe_part(key, describe)
+            if problem: problems.append(problem)
+        if problems:
+            raise ExportError("This learner can't be exported safely (weights + JSON description), because\n- " + '\n- '.join(problems) +
+                              f"\n{_PICKLE_HINT}")
+        return desc
+
+    def export(self, fname:str|Path='export.fnb', pickle:bool=False) -> Path:
+        "Save what inference needs to `path/fname`: weights (safetensors) + JSON description; `pickle=True` pickles it instead (unsafe to load)"
+        if pickle: return self._export_pickle(fname)
+        desc = self.export_description()
+        path = _export_path(self, fname)
+        safetensors.torch.save_model(self.model, str(path), metadata={EXPORT_FORMAT: json.dumps(desc)})
+        return path
+
+    def _export_pickle(self, fname) -> Path:
+        dls = _inference_dls(self.dls)
+        if dls is None: raise ExportError(f"The data ({type(self.dls).__name__}) isn't fastnb DataLoaders made from `Datasets`: "
+                                          "even a pickled export needs the inference pipeline.")
+        state = {'format': EXPORT_FORMAT + '.pickle', 'version': EXPORT_VERSION, 'model': self.model, 'dls': dls, 'loss_func': self.loss_func}
+        path = _export_path(self, fname)
+        try: torch.save(state, path)
+        except (pickle_module.PicklingError, AttributeError, TypeError) as e:
+            path.unlink(missing_ok=True)
+            raise ExportError(f"Even pickle can't save this learner: {e}. Lambdas and functions defined inside other functions can't be "
+                              "pickled: define them at the top level of a module.") from None
+        return path
 
 # %% ../nbs/07_learner.ipynb #a0a51793
 def _concat(items:list):
@@ -386,122 +540,6 @@ def _per_item_loss(loss_func, preds, targs) -> torch.Tensor:
     if losses.numel() % n_items: raise ValueError(f"get_preds(with_loss=True): the loss gave {losses.numel()} values for {n_items} items.")
     return losses.reshape(n_items, -1).mean(dim=1)  # flattened losses give N*H*W values for N masks
 
-@patch
-def _dl_for(self:Learner, ds_idx:int, dl=None):
-    "`dl` if given, else the training (`ds_idx=0`) or validation (1) batches"
-    if dl is not None: return dl
-    if ds_idx not in (0, 1): raise IndexError(f"ds_idx={ds_idx}: use 0 for the training set or 1 for the validation set (or pass `dl=`).")
-    return self.dls.valid if ds_idx == 1 else self.dls.train
-
-@patch
-def get_preds(self:Learner, ds_idx:int=1, dl=None, with_input:bool=False, with_loss:bool=False, with_decoded:bool=False, act=None) -> tuple:
-    "(inputs,) predictions, targets (, decoded) (, losses) over `dl` or the validation (`ds_idx=1`) / training (0) set"
-    dl = self._dl_for(ds_idx, dl)
-    if with_loss and not hasattr(self.loss_func, 'reduction'):
-        raise ValueError(f"get_preds(with_loss=True) needs a loss with a `reduction` attribute (like torch's losses) to get one "
-                         f"loss per item; {self.loss_func!r} has none.")
-    gather = GatherPredsCallback(with_input)
-    rec = getattr(self, 'recorder', None)  # predictions don't replace the last epoch's loss and metrics
-    kept = {k: getattr(rec, k) for k in ('valid_loss', 'metric_values') if hasattr(rec, k)}
-    try:
-        with self.added_cbs(gather): self._do_validate(dl)
-    finally:
-        self._end_cleanup()
-        for k, v in kept.items(): setattr(rec, k, v)
-    preds, targs = _concat(gather.preds), _concat(gather.targs)
-    if with_loss: losses = _per_item_loss(self.loss_func, preds, targs)
-    act = act or getattr(self.loss_func, 'activation', None)
-    if act is not None: preds = act(preds)
-    res = [preds, targs]
-    if with_input: res.insert(0, _concat(gather.inputs))
-    if with_decoded:
-        decodes = getattr(self.loss_func, 'decodes', None)
-        res.append(decodes(preds) if decodes is not None else preds)
-    if with_loss: res.append(losses)
-    return tuple(res)
-
-@patch
-def validate(self:Learner, ds_idx:int=1, dl=None) -> list[float]:
-    "The loss and metrics over `dl` or the validation set: `[valid_loss, *metrics]`"
-    dl = self._dl_for(ds_idx, dl)
-    try: self._do_validate(dl)
-    finally: self._end_cleanup()
-    return [self.recorder.valid_loss, *self.recorder.metric_values]
-
-# %% ../nbs/07_learner.ipynb #df6fcae6
-@patch
-def _model_file(self:Learner, file:str|Path) -> Path:
-    "An absolute `file` as it is, else `path/model_dir/file.pth`"
-    return Path(file) if Path(file).is_absolute() else self.path/self.model_dir/f'{file}.pth'
-
-@patch
-def save(self:Learner, file:str|Path, with_opt:bool=True) -> Path:
-    "Save the model (and optimizer state if `with_opt`) to `path/model_dir/file.pth`; returns the file's path"
-    path = self._model_file(file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {'model': self.model.state_dict()}
-    if with_opt and self.opt is not None: state['opt'] = self.opt.state_dict()
-    torch.save(state, path)
-    return path
-
-@patch
-def load(self:Learner, file:str|Path, device=None, with_opt:bool=True, strict:bool=True) -> Learner:
-    "Load the model (and optimizer state if saved and `with_opt`) from `path/model_dir/file.pth`"
-    path = self._model_file(file)
-    if not path.exists():
-        saved = sorted(p.stem for p in path.parent.glob('*.pth')) if path.parent.exists() else []
-        raise FileNotFoundError(f"No saved model at {path}. Saved models in {path.parent}: {saved or 'none'}.")
-    device = device or getattr(self.dls, 'device', None) or 'cpu'
-    try: state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:
-        raise ValueError(f"{path} can't be read as saved weights ({type(e).__name__}: {str(e)[:200]}). Is it a file written by "
-                         f"`Learner.save` or `torch.save(model.state_dict())`, and complete?") from None
-    if not isinstance(state, dict): raise ValueError(f"{path} does not hold a model's state: was it saved with `Learner.save`?")
-    model_state = state['model'] if 'model' in state else state
-    try: self.model.load_state_dict(model_state, strict=strict)
-    except RuntimeError as e:
-        raise RuntimeError(f"The weights in {path} don't fit this model (saved from a different architecture?):\n{e}") from None
-    if with_opt and 'opt' in state:
-        if self.opt is None: self.create_opt()
-        self.opt.load_state_dict(state['opt'])
-    return self
-
-# %% ../nbs/07_learner.ipynb #e66db143
-@patch
-def predict(self:Learner, item) -> tuple:
-    "(decoded prediction, prediction as the loss decodes it, probabilities) for one `item` given as the data's items are"
-    if not hasattr(self.dls, 'test_dl'):
-        raise TypeError(f"predict needs fastnb DataLoaders (with `test_dl` and `decode_target`); this learner's dls is a {type(self.dls).__name__}.")
-    dl = self.dls.test_dl([item], num_workers=0)
-    probs, _, decoded = self.get_preds(dl=dl, with_decoded=True)
-    return self.dls.decode_target(decoded[0]), decoded[0], probs[0]
-
-# %% ../nbs/07_learner.ipynb #3f92a4eb
-@patch
-def show_results(self:Learner, ds_idx:int=1, dl=None, max_n:int=9, **kwargs):
-    "Show `max_n` items of a batch of the validation (`ds_idx=1`) or training (0) set titled target/prediction; returns the axes"
-    dl = self._dl_for(ds_idx, dl)
-    if not hasattr(dl, 'show_results'):
-        raise TypeError(f"show_results needs fastnb DataLoaders (which know how to decode and show items), not a {type(dl).__name__}.")
-    b = dl.one_batch()
-    _, _, decoded = self.get_preds(dl=[b], with_decoded=True)
-    shower = self.dls if dl is getattr(self.dls, 'valid', None) else dl
-    return shower.show_results(b, decoded, max_n=max_n, **kwargs)
-
-# %% ../nbs/07_learner.ipynb #fa0cfbdf
-@patch
-def tta(self:Learner, ds_idx:int=1, dl=None, n:int=4, beta:float|None=0.25, use_max:bool=False) -> tuple:
-    "(predictions, targets): `beta` × plain predictions + (1-`beta`) × the mean (or max) of `n` through the training augmentations"
-    dl = self._dl_for(ds_idx, dl)
-    if not hasattr(dl, 'new'):
-        raise TypeError(f"tta needs a fastnb DataLoader (it reruns the items through the training augmentations), not a {type(dl).__name__}.")
-    aug_dl = dl.new(split_idx=0, shuffle=False, drop_last=False)
-    aug_preds = torch.stack([self.get_preds(dl=aug_dl)[0] for _ in range(n)])
-    aug_preds = aug_preds.max(dim=0).values if use_max else aug_preds.mean(dim=0)
-    if beta is None: return aug_preds, self.get_preds(dl=dl)[1]
-    preds, targs = self.get_preds(dl=dl)
-    return beta*preds + (1-beta)*aug_preds, targs
-
 # %% ../nbs/07_learner.ipynb #a7849a79
 class ModelSummary:
     "The layers of a model (`rows`: name, type, output shape, parameters, trainable) and parameter totals; shows as a table"
@@ -529,29 +567,6 @@ def _trainable(params:list) -> str:
     n_train = sum(p.requires_grad for p in params)
     return 'yes' if n_train == len(params) else 'no' if n_train == 0 else 'partly'
 
-@patch
-def summary(self:Learner) -> ModelSummary:
-    "Each layer's output shape on one batch, parameter count and whether it trains, with the totals"
-    dl = self.dls.train if len(self.dls.train) else self.dls.valid
-    xb = tuple(next(iter(dl))[:self.n_inp])
-    layers = [(name, m) for name, m in self.model.named_modules()
-              if not list(m.children()) or list(m.parameters(recurse=False))]
-    shapes = {}
-    def record_shape(name):
-        def hook(module, inp, out): shapes.setdefault(name, _shape_of(out))  # returns None: the output is unchanged
-        return hook
-    hooks = [m.register_forward_hook(record_shape(name)) for name, m in layers]
-    try:
-        with torch.no_grad(), eval_mode(self.model): self.model(*xb)
-    finally:
-        for h in hooks: h.remove()
-    rows = [dict(name=name, type=type(m).__name__, shape=shapes.get(name, '-'), params=sum(p.numel() for p in m.parameters(recurse=False)),
-                 trainable=_trainable(list(m.parameters(recurse=False)))) for name, m in layers]
-    params = list(self.model.parameters())
-    title = f"{type(self.model).__name__} (input {', '.join(str(tuple(x.shape)) for x in xb)})"
-    footer = f"Optimizer: {getattr(self.opt_func, '__name__', self.opt_func)}   Loss: {type(self.loss_func).__name__}"
-    return ModelSummary(title, rows, sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad), footer)
-
 # %% ../nbs/07_learner.ipynb #561f81ec
 EXPORT_FORMAT, EXPORT_VERSION = 'fastnb.export', 1
 
@@ -574,64 +589,8 @@ def _describe_part(what:str, describe):
     except ExportError as e: return None, str(e)
     except TypeError as e: return None, f"{what}: {e}"
 
-@patch
-def export_description(self:Learner) -> dict:
-    "The JSON-ready description `export` writes: model recipe, inference pipeline, loss, vocab (raises `ExportError` naming what can't be described)"
-    parts = {'model': lambda: _describe_model(self.model),
-             'dls': lambda: json.loads(self.dls.to_json()) if hasattr(self.dls, 'to_json') else _no_dls_json(self.dls),
-             'loss_func': lambda: to_dict(self.loss_func), 'vocab': lambda: to_dict(getattr(self.dls, 'vocab', None))}
-    desc, problems = {'format': EXPORT_FORMAT, 'version': EXPORT_VERSION}, []
-    if isinstance(self.dls, DataLoaders) and type(self.dls) is not DataLoaders:  # an application's subclass, rebuilt if registered
-        desc['dls_type'] = registry_name(type(self.dls))
-    if type(self) is not Learner: desc['learner_type'] = registry_name(type(self))  # an application's Learner (its predict...), if registered
-    for key, describe in parts.items():
-        desc[key], problem = _describe_part(key, describe)
-        if problem: problems.append(problem)
-    if problems:
-        raise ExportError("This learner can't be exported safely (weights + JSON description), because\n- " + '\n- '.join(problems) +
-                          f"\n{_PICKLE_HINT}")
-    return desc
-
 def _no_dls_json(dls):
     raise ExportError(f"the data ({type(dls).__name__}) isn't fastnb DataLoaders, so its inference pipeline can't be described")
-
-# %% ../nbs/07_learner.ipynb #63d1690b
-def _export_path(learn:Learner, fname) -> Path:
-    path = Path(fname) if Path(fname).is_absolute() else learn.path/fname
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-def _inference_dls(dls):
-    "`dls` without their items (the pipelines, transforms, loss and `c` only): what a pickled export keeps of the data"
-    ds = getattr(dls, 'valid_ds', None)
-    if not isinstance(ds, Datasets): return None
-    empty = Datasets([], ds.tfms, n_inp=ds.n_inp, do_setup=False)
-    kwargs = dict(bs=dls.valid.bs, device='cpu', after_item=dls.valid.after_item, after_batch=dls.valid.after_batch, num_workers=0)
-    return type(dls)(DataLoader(empty.subset(0), split_idx=0, **kwargs), DataLoader(empty.subset(1), split_idx=1, **kwargs),
-                     path=dls.path, loss_func=dls.loss_func, c=dls.c)
-
-@patch
-def export(self:Learner, fname:str|Path='export.fnb', pickle:bool=False) -> Path:
-    "Save what inference needs to `path/fname`: weights (safetensors) + JSON description; `pickle=True` pickles it instead (unsafe to load)"
-    if pickle: return self._export_pickle(fname)
-    desc = self.export_description()
-    path = _export_path(self, fname)
-    safetensors.torch.save_model(self.model, str(path), metadata={EXPORT_FORMAT: json.dumps(desc)})
-    return path
-
-@patch
-def _export_pickle(self:Learner, fname) -> Path:
-    dls = _inference_dls(self.dls)
-    if dls is None: raise ExportError(f"The data ({type(self.dls).__name__}) isn't fastnb DataLoaders made from `Datasets`: "
-                                      "even a pickled export needs the inference pipeline.")
-    state = {'format': EXPORT_FORMAT + '.pickle', 'version': EXPORT_VERSION, 'model': self.model, 'dls': dls, 'loss_func': self.loss_func}
-    path = _export_path(self, fname)
-    try: torch.save(state, path)
-    except (pickle_module.PicklingError, AttributeError, TypeError) as e:
-        path.unlink(missing_ok=True)
-        raise ExportError(f"Even pickle can't save this learner: {e}. Lambdas and functions defined inside other functions can't be "
-                          "pickled: define them at the top level of a module.") from None
-    return path
 
 # %% ../nbs/07_learner.ipynb #a4a6b316
 def _read_export(path:Path) -> dict|None:

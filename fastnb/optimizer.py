@@ -59,6 +59,16 @@ def fused_supported(opt_class:type, params) -> bool:
     return ('fused' in inspect.signature(opt_class).parameters
             and all(p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in params))
 
+# %% ../nbs/05_optimizer.ipynb #71493ee6
+def _get_hyper(group:dict, where) -> float:
+    key, idx = where
+    return group[key] if idx is None else group[key][idx]
+
+def _set_hyper(group:dict, where, value):
+    key, idx = where
+    if idx is None: group[key] = value
+    else: group[key] = tuple(value if i == idx else v for i,v in enumerate(group[key]))
+
 # %% ../nbs/05_optimizer.ipynb #fce5e571
 class OptimWrapper:
     "A `torch.optim` optimizer over parameter groups, with per-group named hypers, decoupled weight decay and freezing"
@@ -87,104 +97,80 @@ class OptimWrapper:
     def __len__(self) -> int: return len(self.param_lists)
     def __repr__(self) -> str: return f"{type(self).__name__}({type(self.opt).__name__}, {len(self)} groups: {self.hypers})"
 
-# %% ../nbs/05_optimizer.ipynb #71493ee6
-def _get_hyper(group:dict, where) -> float:
-    key, idx = where
-    return group[key] if idx is None else group[key][idx]
+    def hyper_names(self) -> list[str]:
+        "The names of the hyper-parameters this optimizer has, e.g. `['lr', 'mom', 'sqr_mom', 'eps', 'wd']`"
+        return list(self.hyper_map) + ['wd']
 
-def _set_hyper(group:dict, where, value):
-    key, idx = where
-    if idx is None: group[key] = value
-    else: group[key] = tuple(value if i == idx else v for i,v in enumerate(group[key]))
+    @property
+    def hypers(self) -> list[dict]:
+        "The named hyper-parameters of each group, e.g. `[{'lr': 1e-3, 'mom': 0.9, ..., 'wd': 0.01}, ...]`"
+        return [{**{n: _get_hyper(g, w) for n,w in self.hyper_map.items()}, 'wd': g['wd']} for g in self.param_groups]
 
-@patch
-def hyper_names(self:OptimWrapper) -> list[str]:
-    "The names of the hyper-parameters this optimizer has, e.g. `['lr', 'mom', 'sqr_mom', 'eps', 'wd']`"
-    return list(self.hyper_map) + ['wd']
+    def get_hyper(self, name:str, group_idx:int=-1):
+        "The value of hyper-parameter `name` in group `group_idx` (default the last), or `None` if this optimizer has none"
+        if name == 'wd': return self.param_groups[group_idx]['wd']
+        where = self.hyper_map.get(name)
+        return None if where is None else _get_hyper(self.param_groups[group_idx], where)
 
-@patch(as_prop=True)
-def hypers(self:OptimWrapper) -> list[dict]:
-    "The named hyper-parameters of each group, e.g. `[{'lr': 1e-3, 'mom': 0.9, ..., 'wd': 0.01}, ...]`"
-    return [{**{n: _get_hyper(g, w) for n,w in self.hyper_map.items()}, 'wd': g['wd']} for g in self.param_groups]
+    def set_hyper(self, name:str, value):
+        "Set hyper-parameter `name` of every group from a number, a list (one per group), or a slice"
+        if name not in self.hyper_names():
+            raise KeyError(f"{type(self.opt).__name__} has no hyper-parameter {name!r}; it has {self.hyper_names()}.")
+        for group, v in zip(self.param_groups, expand_hyper(value, len(self), name)):
+            v = v.item() if hasattr(v, 'item') else v  # plain floats, not NumPy/torch scalars: state dicts stay loadable with weights_only
+            if name == 'wd': group['wd'] = v
+            else: _set_hyper(group, self.hyper_map[name], v)
 
-@patch
-def get_hyper(self:OptimWrapper, name:str, group_idx:int=-1):
-    "The value of hyper-parameter `name` in group `group_idx` (default the last), or `None` if this optimizer has none"
-    if name == 'wd': return self.param_groups[group_idx]['wd']
-    where = self.hyper_map.get(name)
-    return None if where is None else _get_hyper(self.param_groups[group_idx], where)
+    def set_hypers(self, **kwargs):
+        "Set several hyper-parameters at once: `set_hypers(lr=slice(1e-5,1e-3), mom=0.9)`"
+        for name, value in kwargs.items(): self.set_hyper(name, value)
 
-@patch
-def set_hyper(self:OptimWrapper, name:str, value):
-    "Set hyper-parameter `name` of every group from a number, a list (one per group), or a slice"
-    if name not in self.hyper_names():
-        raise KeyError(f"{type(self.opt).__name__} has no hyper-parameter {name!r}; it has {self.hyper_names()}.")
-    for group, v in zip(self.param_groups, expand_hyper(value, len(self), name)):
-        v = v.item() if hasattr(v, 'item') else v  # plain floats, not NumPy/torch scalars: state dicts stay loadable with weights_only
-        if name == 'wd': group['wd'] = v
-        else: _set_hyper(group, self.hyper_map[name], v)
+    @torch.no_grad()
+    def _decay_weights(self):
+        for group, params in zip(self.param_groups, self._decayable):
+            factor = 1 - group['lr'] * group['wd']
+            if factor == 1: continue
+            decayed = [p for p in params if p.grad is not None]
+            if decayed: torch._foreach_mul_(decayed, factor)
 
-@patch
-def set_hypers(self:OptimWrapper, **kwargs):
-    "Set several hyper-parameters at once: `set_hypers(lr=slice(1e-5,1e-3), mom=0.9)`"
-    for name, value in kwargs.items(): self.set_hyper(name, value)
+    def step(self):
+        "Decay the weights (decoupled), then take the torch optimizer's step"
+        self._decay_weights()
+        self.opt.step()
 
-# %% ../nbs/05_optimizer.ipynb #7bf4fdb8
-@patch
-@torch.no_grad()
-def _decay_weights(self:OptimWrapper):
-    for group, params in zip(self.param_groups, self._decayable):
-        factor = 1 - group['lr'] * group['wd']
-        if factor == 1: continue
-        decayed = [p for p in params if p.grad is not None]
-        if decayed: torch._foreach_mul_(decayed, factor)
+    def zero_grad(self):
+        "Forget the gradients (set them to `None`)"
+        self.opt.zero_grad(set_to_none=True)
 
-@patch
-def step(self:OptimWrapper):
-    "Decay the weights (decoupled), then take the torch optimizer's step"
-    self._decay_weights()
-    self.opt.step()
+    def state_dict(self) -> dict:
+        "The torch optimizer's state (moments, step counts, hypers) and the frozen index"
+        return {'opt': self.opt.state_dict(), 'frozen_idx': self.frozen_idx}
 
-@patch
-def zero_grad(self:OptimWrapper):
-    "Forget the gradients (set them to `None`)"
-    self.opt.zero_grad(set_to_none=True)
+    def load_state_dict(self, state:dict):
+        "Restore a state saved by `state_dict` (keeping this optimizer's own choice of fused step, which depends on the device)"
+        fused = [g.get('fused') for g in self.param_groups]
+        self.opt.load_state_dict(state['opt'])
+        for g, f in zip(self.param_groups, fused): g['fused'] = f
+        self.freeze_to(state.get('frozen_idx', 0))
 
-@patch
-def state_dict(self:OptimWrapper) -> dict:
-    "The torch optimizer's state (moments, step counts, hypers) and the frozen index"
-    return {'opt': self.opt.state_dict(), 'frozen_idx': self.frozen_idx}
+    def freeze_to(self, n:int):
+        "Train only the groups from index `n` on (negative `n` counts from the end); `train_always` params keep training"
+        n_groups = len(self)
+        frozen_idx = n if n >= 0 else n_groups + n
+        if not 0 <= frozen_idx < n_groups:
+            raise IndexError(f"freeze_to({n}): the optimizer has {n_groups} parameter groups, so n must be in "
+                             f"[{-n_groups+1}, {n_groups-1}] (at least the last group trains).")
+        self.frozen_idx = frozen_idx
+        for i, params in enumerate(self.param_lists):
+            for p in params: p.requires_grad_(i >= frozen_idx or id(p) in self.train_always)
 
-@patch
-def load_state_dict(self:OptimWrapper, state:dict):
-    "Restore a state saved by `state_dict` (keeping this optimizer's own choice of fused step, which depends on the device)"
-    fused = [g.get('fused') for g in self.param_groups]
-    self.opt.load_state_dict(state['opt'])
-    for g, f in zip(self.param_groups, fused): g['fused'] = f
-    self.freeze_to(state.get('frozen_idx', 0))
+    def freeze(self):
+        "Train only the last parameter group (and the `train_always` params)"
+        self.freeze_to(-1)
 
-# %% ../nbs/05_optimizer.ipynb #298804b7
-@patch
-def freeze_to(self:OptimWrapper, n:int):
-    "Train only the groups from index `n` on (negative `n` counts from the end); `train_always` params keep training"
-    n_groups = len(self)
-    frozen_idx = n if n >= 0 else n_groups + n
-    if not 0 <= frozen_idx < n_groups:
-        raise IndexError(f"freeze_to({n}): the optimizer has {n_groups} parameter groups, so n must be in "
-                         f"[{-n_groups+1}, {n_groups-1}] (at least the last group trains).")
-    self.frozen_idx = frozen_idx
-    for i, params in enumerate(self.param_lists):
-        for p in params: p.requires_grad_(i >= frozen_idx or id(p) in self.train_always)
-
-@patch
-def freeze(self:OptimWrapper):
-    "Train only the last parameter group (and the `train_always` params)"
-    self.freeze_to(-1)
-
-@patch
-def unfreeze(self:OptimWrapper):
-    "Train every parameter group"
-    self.freeze_to(0)
+    def unfreeze(self):
+        "Train every parameter group"
+        self.freeze_to(0)
 
 # %% ../nbs/05_optimizer.ipynb #97a9f5a7
 def SGD(params, lr:float|slice=1e-3, mom:float=0., wd:float=0., train_always:Iterable=(), no_wd:Iterable=(),

@@ -8,8 +8,8 @@ import math, copy
 from collections import namedtuple
 import numpy as np
 import matplotlib.pyplot as plt
-from fastcore.basics import patch
-from ..learner import Learner, Callback, CancelFitException, CancelValidException, smooth, _listify
+from fastcore.basics import patch, listify
+from ..learner import Learner, Callback, CancelFitException, CancelValidException, smooth
 from ..optimizer import expand_hyper
 
 # %% auto #0
@@ -58,7 +58,7 @@ def fit_one_cycle(self:Learner, n_epoch:int, lr_max:float|slice|None=None, div:f
     scheds = {'lr': combined_cos(pct_start, lr_max/div, lr_max, lr_max/div_final)}
     moms = self.moms if moms is None else moms
     if moms is not None and 'mom' in self.opt.hyper_names(): scheds['mom'] = combined_cos(pct_start, *moms)
-    self.fit(n_epoch, lr=list(lr_max), wd=wd, cbs=[ParamScheduler(scheds)] + _listify(cbs), start_epoch=start_epoch)
+    self.fit(n_epoch, lr=list(lr_max), wd=wd, cbs=[ParamScheduler(scheds)] + listify(cbs), start_epoch=start_epoch)
 
 # %% ../../nbs/08_callback_schedule.ipynb #fd493da4
 @patch
@@ -68,7 +68,7 @@ def fit_flat_cos(self:Learner, n_epoch:int, lr:float|slice|None=None, div_final:
     if reset_opt or self.opt is None: self.create_opt()
     lr = _group_values(self, self.lr if lr is None else lr)
     scheds = {'lr': combined_cos(pct_start, lr, lr, lr/div_final)}
-    self.fit(n_epoch, lr=list(lr), wd=wd, cbs=[ParamScheduler(scheds)] + _listify(cbs), start_epoch=start_epoch)
+    self.fit(n_epoch, lr=list(lr), wd=wd, cbs=[ParamScheduler(scheds)] + listify(cbs), start_epoch=start_epoch)
 
 # %% ../../nbs/08_callback_schedule.ipynb #5b0969a6
 def minimum(lrs:np.ndarray, losses:np.ndarray) -> tuple[float, int]:

@@ -37,11 +37,10 @@ class TrackerCallback(Callback):
         names = self.learn.recorder.metric_names[1:-1]  # the recorded values: train_loss, valid_loss, metrics
         if self.monitor not in names:
             raise ValueError(f"{type(self).__name__}: there is no {self.monitor!r} to monitor; the recorded values are {names}.")
-        self.idx = names.index(self.monitor)
         if self.reset_on_fit or self.best is None: self.best = math.inf if self.comp is np.less else -math.inf
 
     def after_epoch(self):
-        value = self.learn.recorder.values[-1][self.idx]
+        value = float(self.learn.recorder.history[self.monitor].iloc[-1])
         sign = 1 if self.comp(1, 0) else -1  # +1: bigger is better
         self.improved = bool(self.comp(value - sign*self.min_delta, self.best))
         if self.improved: self.best = value

@@ -274,6 +274,43 @@ class DataBlock:
 
     def __repr__(self): return f"DataBlock(blocks={self.blocks}, n_inp={self.n_inp})"
 
+    def summary(self, source, bs:int=4):
+        "Print what each step does to one item (and a batch of `bs`); name the step and item where it fails"
+        print(f"Collecting items from {short_repr(source)}")
+        items = _step("getting the items", self.get_items_from, source)
+        print(f"Found {len(items)} items; the first is {short_repr(items.iloc[0] if isinstance(items, pd.DataFrame) else items[0])}")
+        splitter_name = getattr(self.splitter, '__name__', type(self.splitter).__name__)
+        splits = _step(f"splitting with {splitter_name}", self.splitter, items)
+        print(f"Split with {splitter_name}: {len(splits[0])} training and {len(splits[1])} validation items")
+        dsets = _step("making the Datasets (setting up the pipelines on the training items)",
+                      lambda: Datasets(items, tfms=self.pipelines(), splits=splits, n_inp=self.n_inp))
+        i = dsets.splits[0][0]
+        item = dsets.items.iloc[i] if isinstance(dsets.items, pd.DataFrame) else dsets.items[i]
+        print(f"\nBuilding one sample from training item {i}: {short_repr(item)}")
+        sample = []
+        for k, pipe in enumerate(dsets.tfms):
+            print(f"  Pipeline for {dsets._role(k)}: {pipe}")
+            x = item
+            for t in pipe:
+                x = _step(f"step {t.name} of the {dsets._role(k)} pipeline on item {i} ({short_repr(item)}), whose input was {short_repr(x)}", t, x, 0)
+                print(f"    {t.name:<20} -> {_describe(x)}")
+            sample.append(x)
+        dl = self.dl_type(dsets.train, bs=bs, shuffle=False, num_workers=0, after_item=self.item_tfms, after_batch=self.batch_tfms, n_inp=self.n_inp)
+        print(f"\nItem transforms: {dl.after_item}")
+        b = tuple(sample)
+        for t in dl.after_item:
+            b = _step(f"item transform {t.name} on item {i}", t.call_tuple, b, 0)
+            print(f"    {t.name:<20} -> {_describe(b)}")
+        print(f"\nCollating a batch of the first {bs} training items")
+        b = _step(f"collating the first {bs} training items (are they the same size?)", lambda: tuple(next(iter(dl.torch_loader))))
+        print(f"    {'collated':<20} -> {_describe(b)}")
+        b = _step(f"moving the batch to {dl.device}", lambda: tuple(to_device(b, dl.device)))
+        print(f"\nBatch transforms on {dl.device}: {dl.after_batch}")
+        for t in dl.after_batch:
+            b = _step(f"batch transform {t.name}", t.call_tuple, b, 0)
+            print(f"    {t.name:<20} -> {_describe(b)}")
+        print("\nAll steps worked.")
+
 def _looked_for(get_items) -> str:
     "Where and for what `get_items` looked, for error messages (from a `partial` of `get_files`)"
     if get_items is None: return ''
@@ -295,42 +332,3 @@ def _step(what:str, f, *args):
         msg = f"DataBlock.summary: failed at {what}: {type(e).__name__}: {e}"
         print(f"FAILED: {msg}")
         raise TransformError(msg) from e
-
-def _summary(self, source, bs:int=4):
-    "Print what each step does to one item (and a batch of `bs`); name the step and item where it fails"
-    print(f"Collecting items from {short_repr(source)}")
-    items = _step("getting the items", self.get_items_from, source)
-    print(f"Found {len(items)} items; the first is {short_repr(items.iloc[0] if isinstance(items, pd.DataFrame) else items[0])}")
-    splitter_name = getattr(self.splitter, '__name__', type(self.splitter).__name__)
-    splits = _step(f"splitting with {splitter_name}", self.splitter, items)
-    print(f"Split with {splitter_name}: {len(splits[0])} training and {len(splits[1])} validation items")
-    dsets = _step("making the Datasets (setting up the pipelines on the training items)",
-                  lambda: Datasets(items, tfms=self.pipelines(), splits=splits, n_inp=self.n_inp))
-    i = dsets.splits[0][0]
-    item = dsets.items.iloc[i] if isinstance(dsets.items, pd.DataFrame) else dsets.items[i]
-    print(f"\nBuilding one sample from training item {i}: {short_repr(item)}")
-    sample = []
-    for k, pipe in enumerate(dsets.tfms):
-        print(f"  Pipeline for {dsets._role(k)}: {pipe}")
-        x = item
-        for t in pipe:
-            x = _step(f"step {t.name} of the {dsets._role(k)} pipeline on item {i} ({short_repr(item)}), whose input was {short_repr(x)}", t, x, 0)
-            print(f"    {t.name:<20} -> {_describe(x)}")
-        sample.append(x)
-    dl = self.dl_type(dsets.train, bs=bs, shuffle=False, num_workers=0, after_item=self.item_tfms, after_batch=self.batch_tfms, n_inp=self.n_inp)
-    print(f"\nItem transforms: {dl.after_item}")
-    b = tuple(sample)
-    for t in dl.after_item:
-        b = _step(f"item transform {t.name} on item {i}", t.call_tuple, b, 0)
-        print(f"    {t.name:<20} -> {_describe(b)}")
-    print(f"\nCollating a batch of the first {bs} training items")
-    b = _step(f"collating the first {bs} training items (are they the same size?)", lambda: tuple(next(iter(dl.torch_loader))))
-    print(f"    {'collated':<20} -> {_describe(b)}")
-    b = _step(f"moving the batch to {dl.device}", lambda: tuple(to_device(b, dl.device)))
-    print(f"\nBatch transforms on {dl.device}: {dl.after_batch}")
-    for t in dl.after_batch:
-        b = _step(f"batch transform {t.name}", t.call_tuple, b, 0)
-        print(f"    {t.name:<20} -> {_describe(b)}")
-    print("\nAll steps worked.")
-
-DataBlock.summary = _summary

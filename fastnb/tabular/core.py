@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.foundation import L
 from fastcore.basics import patch
-from ..serialize import register, short_repr, to_dict, from_dict
+from ..serialize import register, short_repr, to_dict, from_dict, versioned, check_versioned
 from ..data.transforms import Transform, Categorize, RegressionSetup
 from ..data.core import check_splits
 from ..data.load import DataLoader, DataLoaders
@@ -18,7 +18,7 @@ from ..torch_core import to_cpu
 
 # %% auto #0
 __all__ = ['DATE_PARTS', 'NA_CATEGORY', 'FILL_STRATEGIES', 'add_datepart', 'cont_cat_split', 'TabularProc', 'Categorify',
-           'FillMissing', 'Normalize', 'TabularPandas', 'TabDataLoader', 'TabularDataLoaders']
+           'FillMissing', 'Normalize', 'as_frame', 'TabularPandas', 'TabDataLoader', 'TabularDataLoaders']
 
 # %% ../../nbs/20_tabular_core.ipynb #6f571206
 DATE_PARTS = ['Year', 'Month', 'Week', 'Day', 'Dayofweek', 'Dayofyear', 'Is_month_end', 'Is_month_start',
@@ -182,6 +182,29 @@ def _guess_y_block(df:pd.DataFrame, y_names:list) -> TransformBlock:
     if len(y_names) > 1 or pd.api.types.is_float_dtype(df[y_names[0]].dtype): return RegressionBlock()
     return CategoryBlock()
 
+# %% ../../nbs/20_tabular_core.ipynb #8b93eb7f
+def _cat_tensor(df:pd.DataFrame, cat_names:list) -> torch.Tensor:
+    for col in cat_names:
+        if len(df) and not (pd.api.types.is_integer_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])):
+            raise TypeError(f"Categorical column {col!r} holds {df[col].dtype} values such as {df[col].iloc[0]!r}, not codes: add Categorify to procs.")
+    return torch.tensor(df[cat_names].to_numpy(dtype='int64').reshape(len(df), len(cat_names)))
+
+def _cont_tensor(df:pd.DataFrame, cont_names:list) -> torch.Tensor:
+    values = df[cont_names].to_numpy(dtype='float32').reshape(len(df), len(cont_names))
+    if np.isnan(values).any():
+        col = cont_names[int(np.isnan(values).any(axis=0).nonzero()[0][0])]
+        raise ValueError(f"Continuous column {col!r} has missing values: add FillMissing to procs (or fill them yourself).")
+    return torch.tensor(values)
+
+# %% ../../nbs/20_tabular_core.ipynb #627a3d2e
+def as_frame(rows) -> pd.DataFrame:
+    "A DataFrame from a DataFrame, one row as a Series or dict, or a list of dicts"
+    if isinstance(rows, pd.DataFrame): return rows
+    if isinstance(rows, pd.Series): return rows.to_frame().T.infer_objects()
+    if isinstance(rows, dict): return pd.DataFrame([rows])
+    if isinstance(rows, (list, tuple)) and rows and isinstance(rows[0], dict): return pd.DataFrame(list(rows))
+    raise TypeError(f"Expected a DataFrame, a row (Series or dict) or a list of dicts, got {type(rows).__name__}.")
+
 # %% ../../nbs/20_tabular_core.ipynb #13748faf
 def _instantiate_procs(procs) -> list[TabularProc]:
     "Procs given as classes or instances -> fresh instances (copied, so two tables never share state), in their order"
@@ -229,132 +252,129 @@ class TabularPandas:
         self._make_tensors()
         return self
 
-# %% ../../nbs/20_tabular_core.ipynb #38908e0b
-@patch
-def _encode_targets(self:TabularPandas, df:pd.DataFrame) -> torch.Tensor:
-    "The target columns of `df` as a tensor: class indices (long) or numbers (float, one column per target)"
-    if len(df) == 0: return torch.zeros(0, dtype=torch.long) if isinstance(self.y_tfm, Categorize) else torch.zeros(0, len(self.y_names))
-    if isinstance(self.y_tfm, Categorize):
-        col, vocab = df[self.y_names[0]], list(self.y_tfm.vocab)
-        codes = pd.Categorical(col, categories=vocab).codes
-        if (codes < 0).any():
-            unseen = col[codes < 0].unique()[:5].tolist()
-            raise KeyError(f"Target labels {unseen} of column {self.y_names[0]!r} are not among the training labels {short_repr(vocab, 200)}: "
-                           f"every label must appear in the training rows (check the split, or drop the rare labels).")
-        return torch.as_tensor(codes.astype('int64'))
-    if isinstance(self.y_tfm, RegressionSetup):
-        bad = [c for c in self.y_names if not pd.api.types.is_numeric_dtype(df[c])]
-        if bad: raise TypeError(f"Target column {bad[0]!r} holds non-numbers ({df[bad[0]].dtype}): use y_block=CategoryBlock() for labels.")
-        return torch.tensor(df[self.y_names].to_numpy(dtype='float32'))
-    raise TypeError(f"TabularPandas handles targets of CategoryBlock or RegressionBlock, got {self.y_block!r}.")
+    def _encode_targets(self, df:pd.DataFrame) -> torch.Tensor:
+        "The target columns of `df` as a tensor: class indices (long) or numbers (float, one column per target)"
+        if len(df) == 0: return torch.zeros(0, dtype=torch.long) if isinstance(self.y_tfm, Categorize) else torch.zeros(0, len(self.y_names))
+        if isinstance(self.y_tfm, Categorize):
+            col, vocab = df[self.y_names[0]], list(self.y_tfm.vocab)
+            codes = pd.Categorical(col, categories=vocab).codes
+            if (codes < 0).any():
+                unseen = col[codes < 0].unique()[:5].tolist()
+                raise KeyError(f"Target labels {unseen} of column {self.y_names[0]!r} are not among the training labels {short_repr(vocab, 200)}: "
+                               f"every label must appear in the training rows (check the split, or drop the rare labels).")
+            return torch.as_tensor(codes.astype('int64'))
+        if isinstance(self.y_tfm, RegressionSetup):
+            bad = [c for c in self.y_names if not pd.api.types.is_numeric_dtype(df[c])]
+            if bad: raise TypeError(f"Target column {bad[0]!r} holds non-numbers ({df[bad[0]].dtype}): use y_block=CategoryBlock() for labels.")
+            return torch.tensor(df[self.y_names].to_numpy(dtype='float32'))
+        raise TypeError(f"TabularPandas handles targets of CategoryBlock or RegressionBlock, got {self.y_block!r}.")
 
-@patch
-def _setup_targets(self:TabularPandas):
-    "Learn the target's vocab (classification) from the training rows"
-    if isinstance(self.y_tfm, Categorize): self.y_tfm.setup(self.train_df[self.y_names[0]].tolist())
+    def _setup_targets(self):
+        "Learn the target's vocab (classification) from the training rows"
+        if isinstance(self.y_tfm, Categorize): self.y_tfm.setup(self.train_df[self.y_names[0]].tolist())
 
-# %% ../../nbs/20_tabular_core.ipynb #8b93eb7f
-def _cat_tensor(df:pd.DataFrame, cat_names:list) -> torch.Tensor:
-    for col in cat_names:
-        if len(df) and not (pd.api.types.is_integer_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])):
-            raise TypeError(f"Categorical column {col!r} holds {df[col].dtype} values such as {df[col].iloc[0]!r}, not codes: add Categorify to procs.")
-    return torch.tensor(df[cat_names].to_numpy(dtype='int64').reshape(len(df), len(cat_names)))
+    def _make_tensors(self):
+        self.cat_codes, self.cont_values = _cat_tensor(self.df, self.cat_names), _cont_tensor(self.df, self.cont_names)
+        self.targets = self._encode_targets(self.df) if self.y_names else None
 
-def _cont_tensor(df:pd.DataFrame, cont_names:list) -> torch.Tensor:
-    values = df[cont_names].to_numpy(dtype='float32').reshape(len(df), len(cont_names))
-    if np.isnan(values).any():
-        col = cont_names[int(np.isnan(values).any(axis=0).nonzero()[0][0])]
-        raise ValueError(f"Continuous column {col!r} has missing values: add FillMissing to procs (or fill them yourself).")
-    return torch.tensor(values)
+    def __len__(self): return len(self.df)
 
-@patch
-def _make_tensors(self:TabularPandas):
-    self.cat_codes, self.cont_values = _cat_tensor(self.df, self.cat_names), _cont_tensor(self.df, self.cont_names)
-    self.targets = self._encode_targets(self.df) if self.y_names else None
+    def __getitem__(self, idxs) -> tuple:
+        "`(cat_codes, cont_values[, targets])` of the row(s) `idxs` (an int, a slice, or a list/tensor of ints)"
+        if isinstance(idxs, (list, np.ndarray)): idxs = torch.as_tensor(idxs, dtype=torch.long)
+        b = (self.cat_codes[idxs], self.cont_values[idxs])
+        return b if self.targets is None else (*b, self.targets[idxs])
 
-# %% ../../nbs/20_tabular_core.ipynb #c3ec2d12
-@patch
-def __len__(self:TabularPandas): return len(self.df)
+    def _view(self, idxs, split_idx:int|None) -> TabularPandas:
+        "The rows `idxs` of this table, sharing its procs and target transform"
+        view, idx = copy.copy(self), torch.as_tensor(list(idxs), dtype=torch.long)
+        view.df = self.df.iloc[list(idxs)]
+        view.cat_codes, view.cont_values = self.cat_codes[idx], self.cont_values[idx]
+        view.targets = None if self.targets is None else self.targets[idx]
+        view.splits, view.split_idx = (list(range(len(idx))), []), split_idx
+        return view
 
-@patch
-def __getitem__(self:TabularPandas, idxs) -> tuple:
-    "`(cat_codes, cont_values[, targets])` of the row(s) `idxs` (an int, a slice, or a list/tensor of ints)"
-    if isinstance(idxs, (list, np.ndarray)): idxs = torch.as_tensor(idxs, dtype=torch.long)
-    b = (self.cat_codes[idxs], self.cont_values[idxs])
-    return b if self.targets is None else (*b, self.targets[idxs])
+    def subset(self, k:int) -> TabularPandas: return self._view(self.splits[k], k)
 
-@patch
-def _view(self:TabularPandas, idxs, split_idx:int|None) -> TabularPandas:
-    "The rows `idxs` of this table, sharing its procs and target transform"
-    view, idx = copy.copy(self), torch.as_tensor(list(idxs), dtype=torch.long)
-    view.df = self.df.iloc[list(idxs)]
-    view.cat_codes, view.cont_values = self.cat_codes[idx], self.cont_values[idx]
-    view.targets = None if self.targets is None else self.targets[idx]
-    view.splits, view.split_idx = (list(range(len(idx))), []), split_idx
-    return view
+    split_idx = None
 
-@patch
-def subset(self:TabularPandas, k:int) -> TabularPandas: return self._view(self.splits[k], k)
-TabularPandas.split_idx = None
-TabularPandas.train = property(lambda self: self.subset(0), doc="The training rows")
-TabularPandas.valid = property(lambda self: self.subset(1), doc="The validation rows")
-TabularPandas.items = property(lambda self: self.df, doc="The processed DataFrame")
-TabularPandas.xs = property(lambda self: self.df[self.cat_names + self.cont_names], doc="The processed inputs as a DataFrame")
-TabularPandas.ys = property(lambda self: self.df[self.y_names], doc="The targets as a DataFrame (as given)")
-TabularPandas.y = property(lambda self: self.df[self.y_names[0]], doc="The (first) target as a Series (as given)")
+    @property
+    def train(self):
+        "The training rows"
+        return self.subset(0)
 
-@patch
-def __repr__(self:TabularPandas):
-    return (f"TabularPandas({len(self)} rows, splits {tuple(len(s) for s in self.splits)}, cat_names={self.cat_names}, "
-            f"cont_names={self.cont_names}, y_names={self.y_names}, procs={[p.name for p in self.procs]})")
+    @property
+    def valid(self):
+        "The validation rows"
+        return self.subset(1)
 
-# %% ../../nbs/20_tabular_core.ipynb #627a3d2e
-def _as_frame(rows) -> pd.DataFrame:
-    "A DataFrame from a DataFrame, one row as a Series or dict, or a list of dicts"
-    if isinstance(rows, pd.DataFrame): return rows
-    if isinstance(rows, pd.Series): return rows.to_frame().T.infer_objects()
-    if isinstance(rows, dict): return pd.DataFrame([rows])
-    if isinstance(rows, (list, tuple)) and rows and isinstance(rows[0], dict): return pd.DataFrame(list(rows))
-    raise TypeError(f"Expected a DataFrame, a row (Series or dict) or a list of dicts, got {type(rows).__name__}.")
+    @property
+    def items(self):
+        "The processed DataFrame"
+        return self.df
 
-@patch
-def new(self:TabularPandas, rows, with_labels:bool=False) -> TabularPandas:
-    "New `rows` processed with this table's procs as they were set up (no new setup): only the inputs unless `with_labels`"
-    df = _as_frame(rows)
-    y_names = self.y_names if with_labels else []
-    _check_columns(df, self.input_names, 'Column'); _check_columns(df, y_names, 'Target column')
-    view = copy.copy(self)
-    view.df, view.y_names = df[self.input_names + y_names].copy(), y_names
-    _check_numeric(view.df, self.cont_names)
-    if y_names: _check_targets(view.df, y_names)
-    for proc in self.procs: view.df = proc(view.df)
-    view._make_tensors()
-    view.splits, view.split_idx = ([], list(range(len(view.df)))), 1
-    return view
+    @property
+    def xs(self):
+        "The processed inputs as a DataFrame"
+        return self.df[self.cat_names + self.cont_names]
 
-@patch
-def decode(self:TabularPandas, b:tuple) -> pd.DataFrame:
-    "The batch `b` = `(cat_codes, cont_values[, targets])` as a DataFrame of readable values (labels, original numbers)"
-    cats, conts = to_cpu(b[0]).numpy(), to_cpu(b[1]).numpy()
-    df = pd.concat([pd.DataFrame(cats, columns=self.cat_names), pd.DataFrame(conts, columns=self.cont_names)], axis=1)
-    for proc in reversed(self.procs): df = proc.decodes(df)
-    if len(b) > 2 and self.y_tfm is not None:
-        for k, col in enumerate(self.y_names): df[col] = self.decode_targets(b[2], k)
-    return df
+    @property
+    def ys(self):
+        "The targets as a DataFrame (as given)"
+        return self.df[self.y_names]
 
-@patch
-def decode_targets(self:TabularPandas, t:torch.Tensor, k:int=0) -> list:
-    "The encoded targets `t` of a batch (indices or numbers) as labels or numbers (target column `k`)"
-    t = to_cpu(t)
-    if isinstance(self.y_tfm, Categorize): return [self.y_tfm.vocab[int(i)] for i in t.reshape(-1)]
-    return t.reshape(len(t), -1)[:, k].tolist()
+    @property
+    def y(self):
+        "The (first) target as a Series (as given)"
+        return self.df[self.y_names[0]]
 
-@patch
-def decode_target(self:TabularPandas, t, k:int=0):
-    "One encoded target (a class index, or a number) back to its label or number"
-    return self.decode_targets(torch.as_tensor(t).reshape(1, -1) if not isinstance(self.y_tfm, Categorize) else torch.as_tensor(t).reshape(1), k)[0]
+    def __repr__(self):
+        return (f"TabularPandas({len(self)} rows, splits {tuple(len(s) for s in self.splits)}, cat_names={self.cat_names}, "
+                f"cont_names={self.cont_names}, y_names={self.y_names}, procs={[p.name for p in self.procs]})")
 
-TabularPandas.vocab = property(lambda self: self.y_tfm.vocab if isinstance(self.y_tfm, Categorize) else None, doc="The target's labels (classification)")
+    def new(self, rows, with_labels:bool=False) -> TabularPandas:
+        "New `rows` processed with this table's procs as they were set up (no new setup): only the inputs unless `with_labels`"
+        df = as_frame(rows)
+        y_names = self.y_names if with_labels else []
+        _check_columns(df, self.input_names, 'Column'); _check_columns(df, y_names, 'Target column')
+        view = copy.copy(self)
+        view.df, view.y_names = df[self.input_names + y_names].copy(), y_names
+        _check_numeric(view.df, self.cont_names)
+        if y_names: _check_targets(view.df, y_names)
+        for proc in self.procs: view.df = proc(view.df)
+        view._make_tensors()
+        view.splits, view.split_idx = ([], list(range(len(view.df)))), 1
+        return view
+
+    def decode(self, b:tuple) -> pd.DataFrame:
+        "The batch `b` = `(cat_codes, cont_values[, targets])` as a DataFrame of readable values (labels, original numbers)"
+        cats, conts = to_cpu(b[0]).numpy(), to_cpu(b[1]).numpy()
+        df = pd.concat([pd.DataFrame(cats, columns=self.cat_names), pd.DataFrame(conts, columns=self.cont_names)], axis=1)
+        for proc in reversed(self.procs): df = proc.decodes(df)
+        if len(b) > 2 and self.y_tfm is not None:
+            for k, col in enumerate(self.y_names): df[col] = self.decode_targets(b[2], k)
+        return df
+
+    def decode_targets(self, t:torch.Tensor, k:int=0) -> list:
+        "The encoded targets `t` of a batch (indices or numbers) as labels or numbers (target column `k`)"
+        t = to_cpu(t)
+        if isinstance(self.y_tfm, Categorize): return [self.y_tfm.vocab[int(i)] for i in t.reshape(-1)]
+        return t.reshape(len(t), -1)[:, k].tolist()
+
+    def decode_target(self, t, k:int=0):
+        "One encoded target (a class index, or a number) back to its label or number"
+        return self.decode_targets(torch.as_tensor(t).reshape(1, -1) if not isinstance(self.y_tfm, Categorize) else torch.as_tensor(t).reshape(1), k)[0]
+
+    @property
+    def vocab(self):
+        "The target's labels (classification)"
+        return self.y_tfm.vocab if isinstance(self.y_tfm, Categorize) else None
+
+    def dataloaders(self, bs:int=64, val_bs:int|None=None, shuffle:bool=True, path='.', device=None, **kwargs) -> TabularDataLoaders:
+        "`TabularDataLoaders` over the training and validation rows, with the loss suggested by the target block"
+        loss_func = self.y_block.loss_func if self.y_block is not None else None
+        return TabularDataLoaders.from_dsets(self.train, self.valid, bs=bs, val_bs=val_bs, shuffle=shuffle, path=path, device=device,
+                                             loss_func=loss_func, dl_type=TabDataLoader, **kwargs)
 
 # %% ../../nbs/20_tabular_core.ipynb #a12673bb
 class TabDataLoader(DataLoader):
@@ -406,37 +426,27 @@ class TabularDataLoaders(DataLoaders):
         if not Path(csv).is_file(): raise FileNotFoundError(f"from_csv: no file {str(csv)!r}. Is the path right?")
         return cls.from_df(pd.read_csv(csv, skipinitialspace=skipinitialspace), **kwargs)
 
-@patch
-def dataloaders(self:TabularPandas, bs:int=64, val_bs:int|None=None, shuffle:bool=True, path='.', device=None, **kwargs) -> TabularDataLoaders:
-    "`TabularDataLoaders` over the training and validation rows, with the loss suggested by the target block"
-    loss_func = self.y_block.loss_func if self.y_block is not None else None
-    return TabularDataLoaders.from_dsets(self.train, self.valid, bs=bs, val_bs=val_bs, shuffle=shuffle, path=path, device=device,
-                                         loss_func=loss_func, dl_type=TabDataLoader, **kwargs)
+    def to_json(self, **kwargs) -> str:
+        "JSON describing what inference needs: column names, procs with their state, target transform, loss, batch size"
+        to = self.to
+        spec = versioned('fastnb.TabularDataLoaders', 1, input_names=to.input_names, cat_names=to.cat_names,
+                         cont_names=to.cont_names, y_names=to.y_names, procs=to_dict(to.procs),
+                         y_tfm=to_dict(to.y_tfm) if to.y_tfm is not None else None, bs=self.valid.bs, c=self.c,
+                         loss_func=to_dict(self.loss_func) if self.loss_func is not None else None)
+        return json.dumps(spec, **kwargs)
 
-# %% ../../nbs/20_tabular_core.ipynb #a044d7cf
-@patch
-def to_json(self:TabularDataLoaders, **kwargs) -> str:
-    "JSON describing what inference needs: column names, procs with their state, target transform, loss, batch size"
-    to = self.to
-    spec = {'format': 'fastnb.TabularDataLoaders', 'version': 1, 'input_names': to.input_names, 'cat_names': to.cat_names,
-            'cont_names': to.cont_names, 'y_names': to.y_names, 'procs': to_dict(to.procs),
-            'y_tfm': to_dict(to.y_tfm) if to.y_tfm is not None else None, 'bs': self.valid.bs, 'c': self.c,
-            'loss_func': to_dict(self.loss_func) if self.loss_func is not None else None}
-    return json.dumps(spec, **kwargs)
-
-@patch(cls_method=True)
-def from_json(cls:TabularDataLoaders, text:str, device=None, path='.') -> TabularDataLoaders:
-    "TabularDataLoaders with no rows, rebuilt from `to_json` text: for `test_dl`, decoding, `vocab`, `c` and `loss_func`"
-    spec = json.loads(text)
-    if spec.get('format') != 'fastnb.TabularDataLoaders': raise ValueError("This JSON doesn't describe fastnb TabularDataLoaders (no 'format': 'fastnb.TabularDataLoaders').")
-    to = object.__new__(TabularPandas)
-    to.input_names, to.cat_names, to.cont_names, to.y_names = spec['input_names'], spec['cat_names'], spec['cont_names'], spec['y_names']
-    to.target_names = list(to.y_names)
-    to.procs, to.y_tfm = from_dict(spec['procs']), from_dict(spec['y_tfm'])
-    to.y_block = None
-    to.df = pd.DataFrame(columns=to.cat_names + to.cont_names + to.y_names)
-    to.splits = ([], [])
-    to._make_tensors()
-    loaders = [TabDataLoader(to.subset(k), bs=spec['bs'], device=device, split_idx=k) for k in (0, 1)]
-    loss = from_dict(spec['loss_func']) if spec['loss_func'] is not None else None
-    return cls(*loaders, path=path, loss_func=loss, c=spec['c'])
+    @classmethod
+    def from_json(cls, text:str, device=None, path='.') -> TabularDataLoaders:
+        "TabularDataLoaders with no rows, rebuilt from `to_json` text: for `test_dl`, decoding, `vocab`, `c` and `loss_func`"
+        spec = check_versioned(json.loads(text), 'fastnb.TabularDataLoaders', 1, 'This JSON')
+        to = object.__new__(TabularPandas)
+        to.input_names, to.cat_names, to.cont_names, to.y_names = spec['input_names'], spec['cat_names'], spec['cont_names'], spec['y_names']
+        to.target_names = list(to.y_names)
+        to.procs, to.y_tfm = from_dict(spec['procs']), from_dict(spec['y_tfm'])
+        to.y_block = None
+        to.df = pd.DataFrame(columns=to.cat_names + to.cont_names + to.y_names)
+        to.splits = ([], [])
+        to._make_tensors()
+        loaders = [TabDataLoader(to.subset(k), bs=spec['bs'], device=device, split_idx=k) for k in (0, 1)]
+        loss = from_dict(spec['loss_func']) if spec['loss_func'] is not None else None
+        return cls(*loaders, path=path, loss_func=loss, c=spec['c'])

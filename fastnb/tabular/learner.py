@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from ..serialize import register
 from ..learner import Learner
-from .core import TabularDataLoaders, _as_frame
+from .core import TabularDataLoaders, as_frame
 from .model import TabularModel, get_emb_sz
 
 # %% auto #0
@@ -19,7 +19,7 @@ class TabularLearner(Learner):
     "A `Learner` for tables that can `predict` one row and show results as a table"
     def predict(self, row) -> tuple:
         "(label or number, decoded prediction, probabilities or raw outputs) for one row (Series, dict or one-row DataFrame)"
-        df = _as_frame(row)
+        df = as_frame(row)
         if len(df) != 1: raise ValueError(f"predict takes one row, got {len(df)}: for several, use `learn.get_preds(dl=learn.dls.test_dl(df))`.")
         preds, _, decoded = self.get_preds(dl=self.dls.test_dl(df), with_decoded=True)
         return self.dls.decode_target(decoded[0]), decoded[0], preds[0]

@@ -12,10 +12,10 @@ from ..data.transforms import Transform, ItemTransform
 from .core import PILBase, PILMask
 
 # %% auto #0
-__all__ = ['PAD_MODES', 'RESIZE_METHODS', 'imagenet_stats', 'crop_box', 'resize_crop', 'resize_pad', 'Resize', 'random_crop_box',
-           'RandomResizedCrop', 'flip_mat', 'rotate_mat', 'zoom_mat', 'dihedral_mat', 'warp_mat', 'affine_grid',
-           'resample', 'AffineTransform', 'Flip', 'Rotate', 'Zoom', 'Warp', 'Dihedral', 'fixed_affine', 'lighting',
-           'Lighting', 'Brightness', 'Contrast', 'Normalize', 'aug_transforms']
+__all__ = ['PAD_MODES', 'RESIZE_METHODS', 'imagenet_stats', 'size_hw', 'crop_box', 'resize_crop', 'resize_pad', 'Resize',
+           'random_crop_box', 'RandomResizedCrop', 'flip_mat', 'rotate_mat', 'zoom_mat', 'dihedral_mat', 'warp_mat',
+           'affine_grid', 'resample', 'AffineTransform', 'Flip', 'Rotate', 'Zoom', 'Warp', 'Dihedral', 'fixed_affine',
+           'lighting', 'Lighting', 'Brightness', 'Contrast', 'Normalize', 'aug_transforms']
 
 # %% ../../nbs/11_vision_augment.ipynb #b649edc5
 PAD_MODES = ('reflection', 'zeros', 'border')
@@ -23,7 +23,7 @@ RESIZE_METHODS = ('crop', 'squish', 'pad')
 _NUMPY_PAD = {'reflection': 'reflect', 'zeros': 'constant', 'border': 'edge'}
 _RESAMPLES = (Image.Resampling.BILINEAR, Image.Resampling.NEAREST)
 
-def _hw(size) -> tuple[int, int]:
+def size_hw(size) -> tuple[int, int]:
     "`size` (an int, or (height, width)) as (height, width)"
     if isinstance(size, (int, np.integer)): return int(size), int(size)
     h, w = size
@@ -38,7 +38,7 @@ def _like(x:Image.Image, im:Image.Image) -> Image.Image:
 
 def crop_box(src_hw:tuple, size, pct=(0.5, 0.5)) -> tuple:
     "The largest (left, top, right, bottom) box of `size`'s aspect ratio inside an image of `src_hw`, at `pct` (0: top/left, 1: bottom/right)"
-    (h, w), (th, tw) = src_hw, _hw(size)
+    (h, w), (th, tw) = src_hw, size_hw(size)
     scale = max(tw / w, th / h)            # the scale at which the image covers the target
     ch, cw = min(h, th / scale), min(w, tw / scale)
     top, left = (h - ch) * pct[0], (w - cw) * pct[1]
@@ -46,13 +46,13 @@ def crop_box(src_hw:tuple, size, pct=(0.5, 0.5)) -> tuple:
 
 def resize_crop(im:Image.Image, size, box, resample=Image.Resampling.BILINEAR) -> Image.Image:
     "The region `box` of `im` resized to `size`, in one interpolation"
-    th, tw = _hw(size)
+    th, tw = size_hw(size)
     return _like(im, im.resize((tw, th), resample, box=tuple(float(o) for o in box)))
 
 def resize_pad(im:Image.Image, size, pct=(0.5, 0.5), pad_mode:str='reflection', resample=Image.Resampling.BILINEAR) -> Image.Image:
     "`im` scaled to fit inside `size`, placed at `pct` and padded (reflection, zeros or border) to exactly `size`"
     _check_choice('pad_mode', pad_mode, PAD_MODES)
-    (th, tw), (w, h) = _hw(size), im.size
+    (th, tw), (w, h) = size_hw(size), im.size
     scale = min(tw / w, th / h)
     nh, nw = max(1, min(th, round(h * scale))), max(1, min(tw, round(w * scale)))
     a = np.asarray(im.resize((nw, nh), resample))
@@ -86,7 +86,7 @@ class Resize(ItemTransform):
 
     def _resize(self, im:Image.Image, pct) -> Image.Image:
         resample = self.resamples[1] if isinstance(im, PILMask) else self.resamples[0]
-        if self.method == 'squish': th, tw = _hw(self.size); return _like(im, im.resize((tw, th), resample))
+        if self.method == 'squish': th, tw = size_hw(self.size); return _like(im, im.resize((tw, th), resample))
         if self.method == 'pad': return resize_pad(im, self.size, pct, self.pad_mode, resample)
         return resize_crop(im, self.size, crop_box(im.shape if isinstance(im, PILBase) else im.size[::-1], self.size, pct), resample)
 
@@ -176,7 +176,7 @@ def warp_mat(tilt_x:torch.Tensor, tilt_y:torch.Tensor) -> torch.Tensor:
 # %% ../../nbs/11_vision_augment.ipynb #dc79b6c7
 def affine_grid(mats:torch.Tensor, size) -> torch.Tensor:
     "The (N,h,w,2) sampling grid of the (N,3,3) matrices `mats` for an output of `size`"
-    h, w = _hw(size)
+    h, w = size_hw(size)
     dev = mats.device
     ys = (torch.arange(h, device=dev, dtype=torch.float32) * 2 + 1 - h) / h
     xs = (torch.arange(w, device=dev, dtype=torch.float32) * 2 + 1 - w) / w
@@ -246,7 +246,7 @@ class AffineTransform(ItemTransform):
         if not spatial: return b
         if len(spatial) > 1: raise ValueError(f"The images and masks of a batch have different sizes {sorted(spatial)}: they must match.")
         n, h, w = spatial.pop()
-        out_hw = _hw(self.size) if self.size is not None else (h, w)
+        out_hw = size_hw(self.size) if self.size is not None else (h, w)
         if not self.is_random:  # validation: no randomness; only a resize if a size was asked for
             if out_hw == (h, w): return b
             mats = _eye(n)

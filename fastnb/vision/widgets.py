@@ -45,6 +45,18 @@ def _free_name(dest:Path) -> Path:
     while free.exists(): free, n = dest.with_name(f"{dest.stem}_{n}{dest.suffix}"), n + 1
     return free
 
+# %% ../../nbs/15_vision_widgets.ipynb #ea5c01d3
+def _check_movable(file:Path, label:str):
+    if file.parent.name != label:
+        raise ValueError(f"Can't move {file} to another class: its label ({label!r}) isn't its folder's name, so moving the file "
+                         f"wouldn't change it. Change the label where it is defined (file name, CSV), or mark the image <Delete>.")
+
+def _report_html(actions:list[str], error:str|None=None) -> str:
+    lines = [html.escape(a) for a in actions] or ['Nothing to do: every image is marked &lt;Keep&gt;.']
+    if error: lines.append(f"<b>Error:</b> {html.escape(error)}")
+    elif actions: lines.append('Build the DataLoaders again (and retrain) to use the cleaned data.')
+    return '<br>'.join(lines)
+
 # %% ../../nbs/15_vision_widgets.ipynb #e2c6804e
 class ImageClassifierCleaner(widgets.VBox):
     "Pick a class and a split, see its images highest loss first, mark each keep / delete / another class, then apply"
@@ -91,42 +103,28 @@ class ImageClassifierCleaner(widgets.VBox):
         "(index in `fns`, new class) of the images marked with another class"
         return [(i, v) for i, v in enumerate(self.values()) if v not in (_KEEP, _DELETE)]
 
-# %% ../../nbs/15_vision_widgets.ipynb #ea5c01d3
-def _check_movable(file:Path, label:str):
-    if file.parent.name != label:
-        raise ValueError(f"Can't move {file} to another class: its label ({label!r}) isn't its folder's name, so moving the file "
-                         f"wouldn't change it. Change the label where it is defined (file name, CSV), or mark the image <Delete>.")
+    def apply(self) -> list[str]:
+        "Delete the files marked `<Delete>`, move those marked with a class into that class's folder; returns what was done"
+        label = self.class_dropdown.value
+        moves = [(self.fns[i], new) for i, new in self.change()]
+        for f, _ in moves: _check_movable(f, label)  # before anything changes
+        actions = []
+        for i in self.delete():
+            self.fns[i].unlink()
+            self.done.add(self.fns[i]); actions.append(f"deleted {self.fns[i]}")
+        for f, new in moves:
+            dest = _free_name(f.parent.parent/new/f.name)
+            dest.parent.mkdir(exist_ok=True)
+            shutil.move(str(f), str(dest))
+            self.done.add(f); actions.append(f"moved {f} to {dest}")
+        self.report.value = _report_html(actions)
+        self.refresh()
+        return actions
 
-def _report_html(actions:list[str], error:str|None=None) -> str:
-    lines = [html.escape(a) for a in actions] or ['Nothing to do: every image is marked &lt;Keep&gt;.']
-    if error: lines.append(f"<b>Error:</b> {html.escape(error)}")
-    elif actions: lines.append('Build the DataLoaders again (and retrain) to use the cleaned data.')
-    return '<br>'.join(lines)
-
-@patch
-def apply(self:ImageClassifierCleaner) -> list[str]:
-    "Delete the files marked `<Delete>`, move those marked with a class into that class's folder; returns what was done"
-    label = self.class_dropdown.value
-    moves = [(self.fns[i], new) for i, new in self.change()]
-    for f, _ in moves: _check_movable(f, label)  # before anything changes
-    actions = []
-    for i in self.delete():
-        self.fns[i].unlink()
-        self.done.add(self.fns[i]); actions.append(f"deleted {self.fns[i]}")
-    for f, new in moves:
-        dest = _free_name(f.parent.parent/new/f.name)
-        dest.parent.mkdir(exist_ok=True)
-        shutil.move(str(f), str(dest))
-        self.done.add(f); actions.append(f"moved {f} to {dest}")
-    self.report.value = _report_html(actions)
-    self.refresh()
-    return actions
-
-@patch
-def _on_apply(self:ImageClassifierCleaner, button=None):
-    "The Apply button: `apply`, with any error shown in the report instead of lost in the widget's log"
-    try: self.apply()
-    except (ValueError, OSError) as e: self.report.value = _report_html([], error=str(e))
+    def _on_apply(self, button=None):
+        "The Apply button: `apply`, with any error shown in the report instead of lost in the widget's log"
+        try: self.apply()
+        except (ValueError, OSError) as e: self.report.value = _report_html([], error=str(e))
 
 # %% ../../nbs/15_vision_widgets.ipynb #e04d8ef4
 class ImagePredictor(widgets.VBox):
