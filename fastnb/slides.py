@@ -9,15 +9,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 from fastcore.script import call_parse, Param
 from .data.external import fastnb_path, download_url, extract_archive, file_lock, url_fname, file_digest, ChecksumError
+from .nbparse import DIRECTIVE, HEADING, SKIP_FLAGS, read_nb, should_run, slide_type, headings, lesson_decks
 
 # %% auto #0
-__all__ = ['NPM_REGISTRY', 'NPM_REGISTRY_ENV_VAR', 'NPM_PACKAGES', 'ASSET_FILES', 'REMOTE_IMPORT', 'SLIDE_TYPES', 'SKIP_FLAGS',
-           'DIRECTIVE', 'TEMPLATE_NAME', 'TEMPLATE', 'CHROMIUM_NAMES', 'CHROMIUM_ENV_VAR', 'ERROR_LINE', 'HEADING',
-           'npm_tarball_url', 'check_integrity', 'npm_cache', 'fetch_npm_package', 'copy_assets', 'slide_type',
-           'count_slides', 'new_deck', 'cell_directives', 'runs_in_deck', 'project_root', 'DeckError', 'execute_deck',
-           'deck_title', 'slides_html', 'nbformat_node', 'export_deck', 'find_chromium', 'serve_folder', 'run_chromium',
-           'RenderedDeck', 'image_spread', 'remote_assets', 'DeckCheckError', 'check_deck', 'clean_notebook',
-           'write_clean', 'check_rise', 'lesson_decks', 'build_deck', 'fastnb_slides']
+__all__ = ['NPM_REGISTRY', 'NPM_REGISTRY_ENV_VAR', 'NPM_PACKAGES', 'ASSET_FILES', 'REMOTE_IMPORT', 'SLIDE_TYPES', 'TEMPLATE_NAME',
+           'TEMPLATE', 'CHROMIUM_NAMES', 'CHROMIUM_ENV_VAR', 'ERROR_LINE', 'npm_tarball_url', 'check_integrity',
+           'npm_cache', 'fetch_npm_package', 'copy_assets', 'count_slides', 'new_deck', 'project_root', 'DeckError',
+           'execute_deck', 'deck_title', 'slides_html', 'nbformat_node', 'export_deck', 'find_chromium', 'serve_folder',
+           'run_chromium', 'RenderedDeck', 'image_spread', 'remote_assets', 'DeckCheckError', 'check_deck',
+           'clean_notebook', 'write_clean', 'check_rise', 'build_deck', 'fastnb_slides']
 
 # %% ../nbs/70_slides.ipynb #d992d4da
 NPM_REGISTRY = 'https://registry.npmjs.org'
@@ -109,10 +109,6 @@ def copy_assets(dest:str|Path) -> dict:
 # %% ../nbs/70_slides.ipynb #dc7e5f46
 SLIDE_TYPES = ('slide', 'subslide', 'fragment', '-', 'skip', 'notes')
 
-def slide_type(cell) -> str:
-    "The `slideshow.slide_type` of a notebook cell ('-' when it has none)"
-    return (cell.get('metadata', {}).get('slideshow') or {}).get('slide_type') or '-'
-
 def count_slides(nb:dict) -> int:
     "How many slides (subslides included) notebook `nb` shows as a reveal.js deck"
     types = [t for t in map(slide_type, nb['cells']) if t not in ('skip', 'notes')]
@@ -132,23 +128,6 @@ def new_deck(cells:list, title:str='A tiny deck') -> dict:
         'rise': {'autolaunch': False, 'scroll': True, 'theme': 'simple', 'transition': 'none', 'enable_chalkboard': False}})
 
 # %% ../nbs/70_slides.ipynb #837c721e
-SKIP_FLAGS = ('gpu', 'slow', 'notest')
-DIRECTIVE = re.compile(r'^\s*#\s*\|\s*([\w-]+):?\s*(.*?)\s*$')
-
-def cell_directives(source:str) -> dict:
-    "The nbdev directives (`#| name value`) at the top of a cell's source, as {name: value}"
-    found = {}
-    for line in source.splitlines():
-        if not (m := DIRECTIVE.match(line)): break
-        found[m.group(1)] = m.group(2)
-    return found
-
-def runs_in_deck(cell, skip_flags=SKIP_FLAGS) -> bool:
-    "Whether `execute_deck` runs `cell`: a code cell with no skipped test flag and no `#| eval: false`"
-    if cell['cell_type'] != 'code': return False
-    d = cell_directives(cell['source'])
-    return d.get('eval') != 'false' and not (set(skip_flags) & d.keys())
-
 def project_root(path:str|Path) -> Path|None:
     "The nearest folder at or above `path` holding a `settings.ini` (an nbdev project), or None"
     path = Path(path).resolve()
@@ -181,7 +160,7 @@ def execute_deck(nb, path:str|Path, timeout:int=600, kernel_name:str='python3', 
     with _env_path_first('PYTHONPATH', project_root(path)), client.setup_kernel():
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
-            if not runs_in_deck(cell, skip_flags): continue
+            if not should_run(cell, skip_flags): continue
             where = f"{path.name}, cell {i} `{_first_line(cell.source)}`"
             try: client.execute_cell(cell, i)
             except CellExecutionError as e: raise DeckError(f"{where} failed: {e.ename}: {e.evalue}") from None
@@ -201,9 +180,8 @@ TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 
 def deck_title(nb, default:str='Slides') -> str:
     "The text of the first `# ` heading of `nb` (`default` if none)"
-    for c in nb['cells']:
-        if c['cell_type'] == 'markdown' and (m := re.search(r'^#\s+(.+?)\s*$', c['source'], re.M)): return m.group(1)
-    return default
+    titles = (title for c in nb['cells'] if c['cell_type'] == 'markdown' for level, title in headings(c['source']) if level == 1)
+    return next(titles, default)
 
 def slides_html(nb, dest:str|Path) -> str:
     "The reveal.js HTML of notebook `nb`, loading its assets from `dest/_assets` (copied there if needed)"
@@ -348,8 +326,6 @@ def check_deck(html_path:str|Path, n_slides:int|None=None, title:str|None=None, 
             'seconds': round(time.perf_counter() - start, 1)}
 
 # %% ../nbs/70_slides.ipynb #e55d5b30
-HEADING = re.compile(r'^#{1,6}\s+\S.*$', re.M)
-
 def clean_notebook(nb:dict) -> dict:
     "A copy of notebook `nb` with its code cells (no outputs) and only the heading lines of its markdown; notes dropped"
     cells = []
@@ -358,7 +334,7 @@ def clean_notebook(nb:dict) -> dict:
         base = {'id': c['id']} if 'id' in c else {}
         if c['cell_type'] == 'code':
             cells.append({**base, 'cell_type': 'code', 'execution_count': None, 'metadata': {}, 'outputs': [], 'source': src})
-        elif c['cell_type'] == 'markdown' and slide_type(c) != 'notes' and (heads := HEADING.findall(src)):
+        elif c['cell_type'] == 'markdown' and slide_type(c) != 'notes' and (heads := [m.group(0) for m in HEADING.finditer(src)]):
             cells.append({**base, 'cell_type': 'markdown', 'metadata': {}, 'source': '\n\n'.join(heads)})
     meta = {k: v for k, v in nb.get('metadata', {}).items() if k in ('kernelspec', 'language_info')}
     return {'cells': cells, 'metadata': meta, 'nbformat': 4, 'nbformat_minor': 5}
@@ -368,7 +344,7 @@ def write_clean(decks, dest:str|Path) -> list:
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     written = []
     for deck in decks:
-        nb = json.loads(Path(deck).read_text(encoding='utf-8'))
+        nb = read_nb(deck)
         out = dest/Path(deck).name
         out.write_text(json.dumps(clean_notebook(nb), indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
         written.append(out)
@@ -409,11 +385,6 @@ def check_rise(notebook:str|Path='lessons/07_what_now.ipynb', root:str|Path='.',
             'notebook_found': model.get('type') == 'notebook', 'rise_metadata': rise_meta}
 
 # %% ../nbs/70_slides.ipynb #7763994a
-def lesson_decks(root:str|Path) -> list:
-    "The lesson notebooks of the project at `root`: `nbs/lessons/*.ipynb`, sorted"
-    folder = Path(root)/'nbs'/'lessons'
-    return sorted(p for p in folder.glob('*.ipynb') if not p.name.startswith(('_', '.')))
-
 def _decks(decks, root:Path|None) -> list:
     if decks:
         paths = [q for p in map(Path, decks) for q in (sorted(p.glob('*.ipynb')) if p.is_dir() else [p])]
@@ -421,7 +392,7 @@ def _decks(decks, root:Path|None) -> list:
         if missing: raise FileNotFoundError(f"No deck {missing[0]!r}: give lesson notebooks (or their folder), like nbs/lessons/07_what_now.ipynb.")
         return paths
     if root is None: raise FileNotFoundError("No deck given and no nbdev project (settings.ini) here: run in the repository, or name the decks.")
-    if not (paths := lesson_decks(root)): raise FileNotFoundError(f"No decks in {root/'nbs'/'lessons'}.")
+    if not (paths := lesson_decks(root/'nbs')): raise FileNotFoundError(f"No decks in {root/'nbs'/'lessons'}.")
     return paths
 
 # %% ../nbs/70_slides.ipynb #1acc2ceb
@@ -432,7 +403,7 @@ def build_deck(path:str|Path, dest:str|Path, execute:bool=False, check:bool=Fals
     html = export_deck(path, dest, execute=execute, timeout=timeout)
     done = f"{Path(path).name}: {'ran and ' if execute else ''}exported to {html} in {time.perf_counter() - t0:.1f} s"
     if check:
-        nb = nbformat_node(json.loads(Path(path).read_text(encoding='utf-8')))
+        nb = nbformat_node(read_nb(path))
         res = check_deck(html, count_slides(nb), deck_title(nb, None), screenshot=screenshot)
         done += f"; browser check passed: {res['n_slides']} slides, first slide spread {res['spread']}, {res['seconds']} s"
     return done

@@ -7,34 +7,16 @@
 
 The site is made from the notebooks after nbdev's own processing (`nbdev.serve.proc_nbs`: hidden cells dropped,
 `show_doc` cells executed, exports cleaned), then turned into pages Sphinx understands: the front matter becomes a
-`# Title` and a description, and Quarto-only directives are removed.
+`# Title` and a description, and Quarto-only directives are removed. Notebooks are read with `fastnb.nbparse`, the
+parser the slides use too, from this checkout (put first on `sys.path`, before any installed fastnb).
 """
-import json, re, shutil, subprocess, sys
+import sys
 from pathlib import Path
 import argparse
 
 ROOT = Path(__file__).resolve().parent.parent
-DIRECTIVE = re.compile(r'^\s*#\s*\|\s*(\S+)(.*)$')
-
-def directives(cell) -> dict:
-    "The `#| name args` lines at the top of a cell, as {name: args}"
-    res = {}
-    for line in cell['source'].splitlines():
-        m = DIRECTIVE.match(line)
-        if not m: break
-        res[m.group(1).rstrip(':')] = m.group(2).strip()
-    return res
-
-def strip_directives(src:str) -> str:
-    lines = src.splitlines()
-    while lines and DIRECTIVE.match(lines[0]): lines.pop(0)
-    return '\n'.join(lines)
-
-def read_nb(path) -> dict:
-    nb = json.loads(Path(path).read_text(encoding='utf-8'))
-    for c in nb['cells']:
-        if isinstance(c['source'], list): c['source'] = ''.join(c['source'])
-    return nb
+sys.path.insert(0, str(ROOT))  # this checkout's fastnb, not an installed one
+from fastnb.nbparse import directives, strip_directives, read_nb
 
 # --- README ---------------------------------------------------------------
 

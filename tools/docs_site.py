@@ -5,12 +5,14 @@ names it (`00_torch_core.ipynb` -> `torch_core.html`, so nbdev's own doc links r
 `lessons/` from the folders of the same name under `nbs/`. Each lesson page links to its reveal.js slides, which
 `fastnb.slides` exports into `slides/` of the site after Sphinx has run (`fastnb_slides --execute` replaces them with
 slides that show outputs).
+
+Imported by `tools/docs.py`, which puts this checkout's fastnb first on `sys.path`.
 """
 import html.parser, json, re, shutil, subprocess, sys, urllib.parse
 from pathlib import Path
 import yaml
 from docutils.nodes import make_id
-from docs import directives, strip_directives, read_nb
+from fastnb.nbparse import directives, strip_directives, read_nb, should_run, slide_type, headings, is_hidden_path, lesson_decks
 
 SECTIONS = {'tutorials': 'Tutorials', 'lessons': 'Lessons'}
 
@@ -33,12 +35,10 @@ def fix_links(src:str, doc_url:str, depth:int, anchors:dict|None=None) -> str:
         return f"({up}{page}.ipynb" + (f"#{make_id(anchor)}" if anchor else '') + ')' if page else m.group(0)
     return re.sub(r'\(' + re.escape(doc_url) + r'([^)\s]*)\)', _sub, src)
 
-HEADING = re.compile(r'^#{1,6}\s+(.+?)\s*$', re.M)
-
 def page_anchors(page:dict) -> set:
     "The ids Sphinx gives the headings of a page"
     return {make_id(re.sub(r'[`*\\]', '', h)) for c in page['cells'] if c['cell_type'] == 'markdown'
-            for h in HEADING.findall(c['source'])}
+            for _, h in headings(c['source'])}
 
 def drop_pandoc_attrs(md:str) -> str:
     "Remove Pandoc link attributes (`[source](url){target=...}`), which only Quarto understands"
@@ -57,7 +57,7 @@ def to_page(nb:dict) -> dict:
         cells.append({'cell_type': 'markdown', 'metadata': {}, 'source': head})
     for c in nb['cells']:
         if c['cell_type'] == 'raw': continue
-        is_note = (c.get('metadata', {}).get('slideshow') or {}).get('slide_type') == 'notes'
+        is_note = slide_type(c) == 'notes'
         c = dict(c, metadata={k: v for k, v in c.get('metadata', {}).items() if k != 'slideshow'})
         if is_note and c['cell_type'] == 'markdown':  # a deck's speaker note: shown as a note on the page
             c['source'] = ':::{admonition} Speaker note\n:class: note\n' + c['source'] + '\n:::'
@@ -91,12 +91,10 @@ def lessons_index(names:list, lessons:dict) -> str:
              'of the repository holds each lesson with its prose and outputs removed, for you to retype.\n\n')
     return intro + '\n'.join(rows) + '\n\n' + toctree(names, hidden=True)
 
-def export_slides(root:Path, nbs:Path, site:Path) -> list:
+def export_slides(nbs:Path, site:Path) -> list:
     "Export the lesson decks in `nbs/lessons` (as they are: no run) to `site/slides` with fastnb.slides"
-    sys.path.insert(0, str(root))  # this checkout's fastnb, not an installed one
     from fastnb.slides import export_deck
-    decks = sorted(p for p in (nbs/'lessons').glob('*.ipynb') if not p.name.startswith(('_', '.')))
-    return [export_deck(d, site/'slides') for d in decks]
+    return [export_deck(d, site/'slides') for d in lesson_decks(nbs)]
 
 def toctree(entries, caption=None, hidden=False, maxdepth=1) -> str:
     opts = [f':maxdepth: {maxdepth}'] + ([f':caption: {caption}'] if caption else []) + ([':hidden:'] if hidden else [])
@@ -113,7 +111,7 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
     api, sections, pages, lessons = [], {k: [] for k in SECTIONS}, {}, {}
     for path in sorted(proc.rglob('*.ipynb')):
         rel = path.relative_to(proc)
-        if any(p.startswith(('_', '.')) for p in rel.parts): continue
+        if is_hidden_path(rel): continue
         nb = read_nb(path)
         fm = front_matter(nb)
         name = Path(fm.get('output-file', rel.with_suffix('.html').name)).stem
@@ -183,11 +181,8 @@ def execute_notebooks(nbs:Path, dest:Path, skip_flags) -> Path:
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
     if dest.exists(): shutil.rmtree(dest)
-    shutil.copytree(nbs, dest, ignore=shutil.ignore_patterns('.ipynb_checkpoints', '_*'))
-    def skip(cell):
-        if cell.cell_type != 'code': return True
-        d = directives(cell)
-        return d.get('eval') == 'false' or bool(set(skip_flags) & d.keys())
+    shutil.copytree(nbs, dest, ignore=lambda folder, names: [n for n in names if is_hidden_path(n)])
+    skip = lambda cell: not should_run(cell, skip_flags)
     for path in sorted(dest.rglob('*.ipynb')):
         print('docs: executing', path.relative_to(dest), flush=True)
         nb = read_exec_nb(path)
@@ -209,7 +204,7 @@ def build(root:Path, execute:bool=False):
                           str(src), str(site)])
     shutil.rmtree(site.parent/'jupyter_execute', ignore_errors=True)  # MyST-NB's copy of the outputs, beside the site
     if res.returncode: sys.exit(f'docs: Sphinx reported warnings or errors (above)')
-    slides = export_slides(root, Path(nbs), site)
+    slides = export_slides(Path(nbs), site)
     bad = broken_links(site)
     if bad: sys.exit('docs: broken links:\n  ' + '\n  '.join(bad))
     print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), links checked')
