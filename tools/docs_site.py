@@ -175,6 +175,32 @@ def broken_links(site:Path) -> list:
                 bad.append(f'{p.relative_to(site.resolve())}: {href} (no such anchor)')
     return bad
 
+class _Text(html.parser.HTMLParser):
+    "The visible text of an HTML page (scripts and styles left out)"
+    def __init__(self):
+        super().__init__(); self.parts, self._skip = [], 0
+    def handle_starttag(self, tag, attrs): self._skip += tag in ('script', 'style')
+    def handle_endtag(self, tag): self._skip -= tag in ('script', 'style') and self._skip > 0
+    def handle_data(self, data):
+        if not self._skip: self.parts.append(data)
+
+def undocumented_names(nbs:Path, site:Path) -> list:
+    "`module: name` for each name in a module's `__all__` that doesn't appear on the module's page (an `all` module aside)"
+    import importlib
+    missing = []
+    for nb_path in sorted(nbs.glob('*.ipynb')):
+        exp = next((d['default_exp'] for c in read_nb(nb_path)['cells'] if 'default_exp' in (d := directives(c))), None)
+        if not exp or exp.endswith('all'): continue
+        page = site/f"{_page_name(nb_path)}.html"
+        if not page.is_file(): missing.append(f'{exp}: no page {page.name}'); continue
+        parser = _Text(); parser.feed(page.read_text(encoding='utf-8')); text = ' '.join(parser.parts)
+        missing += [f'{exp}: {n}' for n in importlib.import_module(f'fastnb.{exp}').__all__ if not re.search(rf'(?<![\w.]){re.escape(n)}(?!\w)', text)]
+    return missing
+
+def _page_name(nb_path:Path) -> str:
+    "The page nbdev names for a numbered notebook: `00_torch_core.ipynb` -> `torch_core`"
+    return re.sub(r'^\d+[a-z]?_', '', nb_path.stem)
+
 def execute_notebooks(nbs:Path, dest:Path, skip_flags) -> Path:
     "Copy `nbs` to `dest` and run every notebook there as nbdev_test does (flagged cells skipped), keeping outputs"
     from execnb.nbio import read_nb as read_exec_nb, write_nb
@@ -207,4 +233,6 @@ def build(root:Path, execute:bool=False):
     slides = export_slides(Path(nbs), site)
     bad = broken_links(site)
     if bad: sys.exit('docs: broken links:\n  ' + '\n  '.join(bad))
-    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), links checked')
+    missing = undocumented_names(Path(cfg.nbs_path), site)
+    if missing: sys.exit("docs: public names that their module's page never shows (add a show_doc, or name them in the prose):\n  " + '\n  '.join(missing))
+    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), links checked, every public name documented')
