@@ -580,7 +580,8 @@ def _describe_model(model:nn.Module) -> dict:
     recipe = model_recipe(model)
     if recipe is None:
         raise ExportError(f"the model ({type(model).__name__}) wasn't made by a registered model constructor: build it with a function "
-                          "or class decorated with `@register_model` (vision/tabular/collab learners' models are)")
+                          "or class decorated with `@register_model` (vision_learner, tabular_learner and collab_learner build their models "
+                          "that way, and so does unet_learner from a torchvision architecture)")
     try: return {'constructor': recipe['constructor'], 'args': to_dict(list(recipe['args'])), 'kwargs': to_dict(dict(recipe['kwargs']))}
     except TypeError as e: raise ExportError(f"the model's constructor arguments can't be described: {e}") from None
 

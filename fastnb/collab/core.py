@@ -4,6 +4,7 @@
 
 # %% ../../nbs/30_collab.ipynb #32640314
 from __future__ import annotations
+import json
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
@@ -11,7 +12,7 @@ from torch.utils.data import Dataset as TorchDataset
 import matplotlib.pyplot as plt
 from fastcore.foundation import L
 from ..torch_core import to_cpu
-from ..serialize import short_repr
+from ..serialize import short_repr, register, register_model, to_dict, from_dict, versioned, check_versioned
 from ..data.load import DataLoader, DataLoaders
 from ..data.block import RandomSplitter
 from ..losses import MSELossFlat
@@ -140,6 +141,7 @@ def _as_titles(item_titles) -> dict|None:
         item_titles = item_titles.set_index(item_titles.columns[0])[item_titles.columns[1]]
     return dict(item_titles)
 
+@register  # an export names this class, so `load_learner` rebuilds ratings' loaders
 class CollabDataLoaders(DataLoaders):
     "DataLoaders of (user, item) -> rating, for collaborative filtering"
     ds = property(lambda self: self.train_ds)
@@ -179,6 +181,27 @@ class CollabDataLoaders(DataLoaders):
         "How many validation ratings have a user or item that isn't in the training split (coded '#na#')"
         return int((self.valid_ds.x == 0).any(dim=1).sum())
 
+    def to_json(self, **kwargs) -> str:
+        "JSON describing what inference needs: the user and item vocabs (with the columns' names), the rating's name, item titles, loss"
+        titles = self.ds.item_titles
+        spec = versioned('fastnb.CollabDataLoaders', 1, classes=to_dict(self.classes), rating_name=self.rating_name,
+                         item_titles=None if titles is None else [[to_dict(k), to_dict(v)] for k, v in titles.items()],
+                         bs=self.valid.bs, c=self.c, loss_func=to_dict(self.loss_func) if self.loss_func is not None else None)
+        return json.dumps(spec, **kwargs)
+
+    @classmethod
+    def from_json(cls, text:str, device=None, path='.') -> CollabDataLoaders:
+        "CollabDataLoaders with no ratings, rebuilt from `to_json` text: for `test_dl`, `predict`, the vocabs and the tables"
+        spec = check_versioned(json.loads(text), 'fastnb.CollabDataLoaders', 1, 'This JSON')
+        classes = {name: L(vocab) for name, vocab in from_dict(spec['classes']).items()}
+        if len(classes) != 2: raise ValueError(f"This JSON's classes should be the user and the item vocabs, got {list(classes)}.")
+        titles = None if spec['item_titles'] is None else {from_dict(k): from_dict(v) for k, v in spec['item_titles']}
+        train_ds, valid_ds = (CollabDataset(torch.zeros(0, 2, dtype=torch.long), torch.zeros(0), classes, spec['rating_name'], titles) for _ in range(2))
+        loss = from_dict(spec['loss_func']) if spec['loss_func'] is not None else None
+        dls = cls.from_dsets(train_ds, valid_ds, bs=spec['bs'], path=path, device=device, loss_func=loss, dl_type=CollabDataLoader, num_workers=0)
+        dls._c = spec['c']
+        return dls
+
 # %% ../../nbs/30_collab.ipynb #16b8ee9c
 def _embedding(n:int, n_factors:int) -> nn.Embedding:
     "An embedding of `n` rows initialised with small values (std 0.01), so early dot products are near 0"
@@ -191,10 +214,20 @@ def _check_y_range(y_range):
         raise ValueError(f"y_range={y_range!r} must be (low, high) with low < high, e.g. (0.5, 5.5) for ratings from 1 to 5.")
     return y_range
 
+def _check_classes(classes:dict|None, n_users:int, n_items:int) -> dict|None:
+    "`classes` (the user and item vocabs) if they fit embeddings of `n_users` and `n_items` rows"
+    if classes is None: return None
+    if len(classes) != 2: raise ValueError(f"classes needs two vocabs, users then items; got {list(classes)}.")
+    sizes = [len(v) for v in classes.values()]
+    if sizes != [n_users, n_items]:
+        raise ValueError(f"The vocabs have {sizes[0]} users and {sizes[1]} items but the embeddings {n_users} and {n_items} rows: build "
+                         "the model with `from_classes` to size it for the vocabs.")
+    return classes
+
 # %% ../../nbs/30_collab.ipynb #53636450
 class _CollabModel(nn.Module):
     "What collab models share: the vocabs of users and items (`classes`), to look embeddings up by id"
-    classes:dict|None = None
+    classes:dict|None = None  # {user_name: vocab, item_name: vocab}, as `from_classes` gives them
     def _get_idx(self, arr, is_item:bool=True) -> torch.Tensor:
         "Indices of the ids `arr` in the item (or user) vocab"
         if self.classes is None: raise ValueError("This model doesn't know the ids: make it with `from_classes` (as collab_learner does) "
@@ -213,11 +246,12 @@ class _CollabModel(nn.Module):
         return to_cpu(emb(self._get_idx(arr, is_item)).detach())
 
 # %% ../../nbs/30_collab.ipynb #2157d700
+@register_model  # records how it was built (sizes, y_range, vocabs), so `learn.export` can describe it and `load_learner` rebuild it
 class EmbeddingDotBias(_CollabModel):
-    "Rating = dot product of user and item factors + user bias + item bias, squashed into `y_range`"
-    def __init__(self, n_factors:int, n_users:int, n_items:int, y_range:tuple|None=None):
+    "Rating = dot product of user and item factors + user bias + item bias, squashed into `y_range`; `classes`: the vocabs, to look ids up"
+    def __init__(self, n_factors:int, n_users:int, n_items:int, y_range:tuple|None=None, classes:dict|None=None):
         super().__init__()
-        self.y_range = _check_y_range(y_range)
+        self.y_range, self.classes = _check_y_range(y_range), _check_classes(classes, n_users, n_items)
         self.u_weight, self.i_weight = _embedding(n_users, n_factors), _embedding(n_items, n_factors)
         self.u_bias, self.i_bias = _embedding(n_users, 1), _embedding(n_items, 1)
 
@@ -231,9 +265,7 @@ class EmbeddingDotBias(_CollabModel):
     def from_classes(cls, n_factors:int, classes:dict, y_range:tuple|None=None) -> EmbeddingDotBias:
         "A model sized for the vocabs `classes` (`{user_name: vocab, item_name: vocab}`) that looks ids up in them"
         users, items = classes.values()
-        model = cls(n_factors, len(users), len(items), y_range)
-        model.classes = classes
-        return model
+        return cls(n_factors, len(users), len(items), y_range, classes=classes)
 
     def bias_params(self) -> list[nn.Parameter]:
         "The bias embeddings' weights (which get no weight decay, as biases)"
@@ -252,12 +284,14 @@ def _mlp(n_in:int, layers:list[int], ps:list[float], use_bn:bool) -> list[nn.Mod
         n_in = n_out
     return mods + [nn.Linear(n_in, 1)]
 
+@register_model  # records how it was built, so `learn.export` can describe it and `load_learner` rebuild it
 class EmbeddingNN(_CollabModel):
     "User and item embeddings, concatenated, into an MLP with hidden sizes `layers`; the output squashed into `y_range`"
     def __init__(self, emb_szs:list[tuple[int, int]], layers:list[int]|None=None, y_range:tuple|None=None, embed_p:float=0.,
-                 ps:float|list[float]=0., use_bn:bool=True):
+                 ps:float|list[float]=0., use_bn:bool=True, classes:dict|None=None):
         super().__init__()
         if len(emb_szs) != 2: raise ValueError(f"emb_szs needs two (n_categories, size) pairs, users then items; got {emb_szs!r}.")
+        self.classes = _check_classes(classes, emb_szs[0][0], emb_szs[1][0])
         self.layers, self.y_range = list(layers if layers is not None else [100]), _check_y_range(y_range)
         ps = ps if isinstance(ps, (list, tuple)) else [ps] * len(self.layers)
         if len(ps) != len(self.layers): raise ValueError(f"ps has {len(ps)} dropout probabilities for {len(self.layers)} layers.")
@@ -277,11 +311,10 @@ class EmbeddingNN(_CollabModel):
         emb_szs = emb_szs or {}
         unknown = [k for k in emb_szs if k not in classes]
         if unknown: raise KeyError(f"emb_szs names {unknown}, which are not the user or item column {list(classes)}.")
-        model = cls([(len(v), emb_szs.get(k, emb_sz_rule(len(v)))) for k, v in classes.items()], layers, y_range, **kwargs)
-        model.classes = classes
-        return model
+        return cls([(len(v), emb_szs.get(k, emb_sz_rule(len(v)))) for k, v in classes.items()], layers, y_range, **kwargs, classes=classes)
 
 # %% ../../nbs/30_collab.ipynb #a92e8fbb
+@register  # so `load_learner` gives back a CollabLearner, with its `predict` of (user, item)
 class CollabLearner(Learner):
     "A `Learner` for ratings: predicts a (user, item) pair; shows results as a table (bias embeddings get no weight decay: `Learner.create_opt` asks the model's `bias_params`)"
     def predict(self, user, item) -> float:

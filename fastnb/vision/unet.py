@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
+import torchvision.models as tvm
 from torch import nn
 import matplotlib.pyplot as plt
 from matplotlib.colors import ListedColormap
@@ -14,7 +15,8 @@ from matplotlib.patches import Patch
 from PIL import Image
 from fastcore.foundation import L
 from ..torch_core import subplots, to_cpu
-from ..data.transforms import Transform
+from ..serialize import register, register_model
+from ..data.transforms import Transform, Pipeline
 from ..data.load import DataLoaders
 from ..data.block import DataBlock, RandomSplitter
 from .core import PILMask, ImageBlock, MaskBlock
@@ -27,7 +29,7 @@ from .learner import create_body, cut_model, add_normalize
 # %% auto #0
 __all__ = ['DiceMulti', 'MaskGetter', 'SegmentationDataLoaders', 'mask_colours', 'show_mask', 'show_segmentation', 'skip_idxs',
            'icnr_init', 'conv_layer', 'PixelShuffle_ICNR', 'SelfAttention', 'UnetBlock', 'ResBlock', 'DynamicUnet',
-           'pixel_accuracy', 'foreground_acc', 'Dice', 'JaccardCoeff', 'unet_splitter', 'unet_learner']
+           'pixel_accuracy', 'foreground_acc', 'Dice', 'JaccardCoeff', 'unet_model', 'unet_splitter', 'unet_learner']
 
 # %% ../../nbs/16_vision_unet.ipynb #106ed7c3
 class MaskGetter(Transform):
@@ -51,6 +53,7 @@ class MaskGetter(Transform):
         return mask
 
 # %% ../../nbs/16_vision_unet.ipynb #4339164b
+@register  # an export names this class, so `load_learner` rebuilds it with its codes
 class SegmentationDataLoaders(DataLoaders):
     "DataLoaders of (image, mask) pairs, with `codes` naming the mask's classes"
     @classmethod
@@ -74,6 +77,19 @@ class SegmentationDataLoaders(DataLoaders):
         "New DataLoaders with changed loader arguments (e.g. `bs=32`), keeping the codes"
         dls = super().new(**kwargs)
         dls.codes = self.codes
+        return dls
+
+    def to_json(self, **kwargs) -> str:
+        "`DataLoaders.to_json` without the mask getter (inference reads no masks, and `label_func` is often a notebook's function); the codes stay"
+        ds = self.valid_ds.new([], with_labels=True)
+        ds.tfms = [Pipeline([t for t in p.tfms if not isinstance(t, MaskGetter)]) for p in ds.tfms]
+        return DataLoaders(self.train, self.valid.new(dataset=ds), loss_func=self.loss_func, c=self.c).to_json(**kwargs)
+
+    @classmethod
+    def from_json(cls, text:str, device=None, path='.') -> SegmentationDataLoaders:
+        "SegmentationDataLoaders with no items, rebuilt from `to_json` text (see `DataLoaders.from_json`), with their codes"
+        dls = super().from_json(text, device=device, path=path)
+        dls.codes = None if dls.vocab is None else list(dls.vocab)
         return dls
 
     def show_batch(self, b=None, max_n:int=9, ncols:int|None=None, imsize:float=2.5, alpha:float=0.5, **kwargs):
@@ -287,6 +303,20 @@ class JaccardCoeff(Dice):
 
 DiceMulti = Dice  # the name some code uses for the multi-class Dice
 
+# %% ../../nbs/16_vision_unet.ipynb #07180190
+def _torchvision_name(arch) -> str|None:
+    "The torchvision name of `arch` (a name, or one of torchvision's model functions), else None (a module, or another function)"
+    if isinstance(arch, str): return arch
+    name = getattr(arch, '__name__', None)
+    return name if name is not None and getattr(tvm, name, None) is arch else None
+
+@register_model  # records how it was built, so `learn.export` can describe it and `load_learner` rebuild it
+def unet_model(arch:str, n_out:int, img_size=(128, 128), n_in:int=3, blur:bool=False, blur_final:bool=True, self_attention:bool=False,
+               y_range=None, last_cross:bool=True, bottle:bool=False) -> DynamicUnet:
+    "A `DynamicUnet` on the body of torchvision `arch` (a name; random weights): the model `unet_learner` trains and `load_learner` rebuilds"
+    return DynamicUnet(create_body(arch, n_in=n_in, pretrained=False), n_out, img_size, blur=blur, blur_final=blur_final,
+                       self_attention=self_attention, y_range=y_range, last_cross=last_cross, bottle=bottle, n_in=n_in)
+
 # %% ../../nbs/16_vision_unet.ipynb #5884c98f
 def unet_splitter(model:DynamicUnet) -> list[list[nn.Parameter]]:
     "Two parameter groups: the encoder (body), and everything after it (decoder)"
@@ -304,11 +334,16 @@ def unet_learner(dls, arch, pretrained:bool=True, n_out:int|None=None, loss_func
     "A `Learner` for segmentation: a `DynamicUnet` on the body of `arch`, body and decoder as parameter groups, body frozen"
     n_out = n_out if n_out is not None else getattr(dls, '_c', None) or (len(dls.vocab) if dls.vocab is not None else None)
     if n_out is None: raise ValueError("unet_learner can't tell how many codes there are: pass `codes=` to SegmentationDataLoaders or `n_out=` here.")
-    body = cut_model(arch) if isinstance(arch, nn.Module) else create_body(arch, pretrained=pretrained)
+    name = _torchvision_name(arch)
+    if name is not None: weights = create_body(name, pretrained=pretrained).state_dict() if pretrained else None  # fetched before building
+    else: body = cut_model(arch) if isinstance(arch, nn.Module) else create_body(arch, pretrained=pretrained)
     if pretrained and normalize: add_normalize(dls)
     img_size = _hw(img_size) if img_size is not None else _image_size(dls)
-    model = DynamicUnet(body, n_out, img_size, blur=blur, blur_final=blur_final, self_attention=self_attention,
-                        y_range=y_range, last_cross=last_cross, bottle=bottle)
+    unet_args = dict(blur=blur, blur_final=blur_final, self_attention=self_attention, y_range=y_range, last_cross=last_cross, bottle=bottle)
+    if name is None: model = DynamicUnet(body, n_out, img_size, **unet_args)  # a body of your own: only `export(pickle=True)` saves it
+    else:
+        model = unet_model(name, n_out, img_size=img_size, **unet_args)
+        if weights is not None: model.encoder.load_state_dict(weights)
     learn = Learner(dls, model, loss_func=loss_func if loss_func is not None else getattr(dls, 'loss_func', None) or CrossEntropyLossFlat(axis=1),
                     metrics=metrics, splitter=unet_splitter, **kwargs)
     learn.freeze()
