@@ -11,12 +11,13 @@ from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 import matplotlib.pyplot as plt
 from fastcore.foundation import L
-from ..torch_core import to_cpu
+from ..torch_core import to_cpu, eval_mode
 from ..serialize import short_repr, register, register_model, to_dict, from_dict, versioned, check_versioned
 from ..data.load import DataLoader, DataLoaders
 from ..data.block import RandomSplitter
 from ..losses import MSELossFlat
 from ..learner import Learner
+from ..tabular.core import NA_CATEGORY
 from ..tabular.model import sigmoid_range, emb_sz_rule  # shared with tables: one definition of each
 
 # %% auto #0
@@ -25,8 +26,6 @@ __all__ = ['make_vocab', 'UnknownIdError', 'encode_column', 'CollabDataset', 'Co
            'plot_factors', 'most_similar']
 
 # %% ../../nbs/30_collab.ipynb #b7345e80
-_NA = '#na#'  # the vocab's entry 0: ids a validation rating has but no training rating
-
 def _column_names(df:pd.DataFrame, user_name, item_name, rating_name) -> tuple[str, str, str]:
     names = [user_name, item_name, rating_name]
     if any(n is None for n in names) and df.shape[1] < 3:
@@ -55,7 +54,7 @@ def make_vocab(values) -> L:
     distinct = list(dict.fromkeys(values))
     try: distinct = sorted(distinct)
     except TypeError: pass
-    return L([_NA] + distinct)
+    return L([NA_CATEGORY] + distinct)
 
 class UnknownIdError(KeyError):
     "A user or item id that isn't in the training ratings (a `KeyError` whose message prints as it is)"
@@ -327,8 +326,7 @@ class CollabLearner(Learner):
         "A table of `max_n` ratings of the validation set (or `dl`) with the model's predictions"
         dl = self._dl_for(ds_idx, dl)
         b = dl.one_batch()
-        self.model.eval()
-        with torch.no_grad(): preds = self.model(*b[:dl.n_inp])
+        with eval_mode(self.model), torch.no_grad(): preds = self.model(*b[:dl.n_inp])
         return dl.show_results(b, preds, max_n)
 
 def collab_learner(dls:CollabDataLoaders, n_factors:int=50, use_nn:bool=False, emb_szs:dict|None=None, layers:list[int]|None=None,

@@ -25,6 +25,7 @@ from ..metrics import Metric
 from ..learner import Learner
 from ..callback.hook import hook_outputs, model_sizes
 from .learner import create_body, cut_model, add_normalize
+from .augment import size_hw
 
 # %% auto #0
 __all__ = ['DiceMulti', 'MaskGetter', 'SegmentationDataLoaders', 'mask_colours', 'show_mask', 'show_segmentation', 'skip_idxs',
@@ -215,14 +216,12 @@ class ResBlock(nn.Module):
     def forward(self, x:torch.Tensor) -> torch.Tensor: return F.relu(self.convs(x) + self.shortcut(x))
 
 # %% ../../nbs/16_vision_unet.ipynb #e6c2b888
-def _hw(size) -> tuple[int, int]: return (size, size) if isinstance(size, int) else tuple(size)
-
 class DynamicUnet(nn.Module):
     "A U-Net on `encoder` (a body of conv layers): skip connections from hooks before each downsampling, decoder to `n_out` channels"
     def __init__(self, encoder:nn.Sequential, n_out:int, img_size=(128, 128), blur:bool=False, blur_final:bool=True,
                  self_attention:bool=False, y_range:tuple|None=None, last_cross:bool=True, bottle:bool=False, n_in:int=3):
         super().__init__()
-        img_size = _hw(img_size)
+        img_size = size_hw(img_size)
         if not isinstance(encoder, nn.Sequential): raise TypeError(f"The encoder must be an nn.Sequential (a body cut from a classifier), not {type(encoder).__name__}.")
         sizes = model_sizes(encoder, img_size, n_in)
         idxs = skip_idxs(sizes)
@@ -338,7 +337,7 @@ def unet_learner(dls, arch, pretrained:bool=True, n_out:int|None=None, loss_func
     if name is not None: weights = create_body(name, pretrained=pretrained).state_dict() if pretrained else None  # fetched before building
     else: body = cut_model(arch) if isinstance(arch, nn.Module) else create_body(arch, pretrained=pretrained)
     if pretrained and normalize: add_normalize(dls)
-    img_size = _hw(img_size) if img_size is not None else _image_size(dls)
+    img_size = size_hw(img_size) if img_size is not None else _image_size(dls)
     unet_args = dict(blur=blur, blur_final=blur_final, self_attention=self_attention, y_range=y_range, last_cross=last_cross, bottle=bottle)
     if name is None: model = DynamicUnet(body, n_out, img_size, **unet_args)  # a body of your own: only `export(pickle=True)` saves it
     else:
