@@ -19,14 +19,11 @@ from fastcore.xtras import working_directory
 from nbdev.process import NBProcessor
 from nbdev.frontmatter import FrontmatterProc
 from execnb.shell import CaptureShell
+from fastnb.nbparse import should_run, SKIP_FLAGS
 fn, flags, exprs = sys.argv[1], set(sys.argv[2].split()), json.loads(sys.argv[3])
 os.environ['IN_TEST'] = '1'
 nb = NBProcessor(fn, procs=FrontmatterProc, process=True).nb
-def skip(cell):
-    if cell.cell_type != 'code': return True
-    directives = getattr(cell, 'directives_', {}) or {}
-    if directives.get('eval:', [''])[0].lower() == 'false': return True
-    return ({'slow', 'gpu', 'notest'} - flags) & directives.keys()
+def skip(cell): return not should_run(cell, set(SKIP_FLAGS) - flags)  # the rule nbdev_test and the docs use
 shell, error = CaptureShell(fn), None
 with working_directory(os.path.dirname(os.path.abspath(fn))):
     try: shell.run_all(nb, exc_stop=True, preproc=skip)
