@@ -4,7 +4,7 @@
 
 # %% ../../nbs/03_data_external.ipynb #0d95c712
 from __future__ import annotations
-import os, re, shutil, tempfile, tarfile, zipfile, hashlib, time, configparser, http.client, socket
+import os, re, json, stat, zlib, lzma, shutil, tempfile, tarfile, zipfile, hashlib, posixpath, time, configparser, http.client, socket
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import Request, urlopen
@@ -16,8 +16,9 @@ except ImportError: fcntl = None  # Windows: see `file_lock`
 
 # %% auto #0
 __all__ = ['HOME_ENV_VAR', 'DIR_KINDS', 'DIR_ENV_VARS', 'ARCHIVE_EXTS', 'fastnb_home', 'Config', 'fastnb_path', 'URLs',
-           'url_fname', 'file_digest', 'file_sha256', 'check_file', 'file_lock', 'DownloadError', 'ChecksumError',
-           'download_url', 'UnsafeArchiveError', 'archive_stem', 'extract_archive', 'untar_data']
+           'UnsafeNameError', 'safe_filename', 'url_fname', 'file_digest', 'file_sha256', 'check_file', 'file_lock',
+           'DownloadError', 'ChecksumError', 'download_url', 'UnsafeArchiveError', 'DamagedArchiveError',
+           'archive_stem', 'remove_stale_temps', 'extract_archive', 'untar_data']
 
 # %% ../../nbs/03_data_external.ipynb #ce579d52
 HOME_ENV_VAR = 'FASTNB_HOME'
@@ -114,11 +115,23 @@ class URLs:
         "Where the file at `url` is kept locally, in the `kind` directory"
         return fastnb_path(kind)/url_fname(url)
 
+class UnsafeNameError(ValueError):
+    "A file name from outside (a URL, a header, a search result, a CSV) that is really a path"
+
+def safe_filename(name:str, source:str|None=None) -> str:
+    "`name` if it is a plain file name: no folder separator, not `.` or `..`, no drive, no control character; else raise"
+    why = ('is empty' if not name else 'is `.` or `..`' if name in ('.', '..') else
+           'holds a folder separator' if '/' in name or '\\' in name else 'starts with a drive' if re.match(r'[A-Za-z]:', name) else
+           'holds a control character' if any(ord(c) < 32 or ord(c) == 127 for c in name) else None)
+    if why: raise UnsafeNameError(f"Refused the file name {name!r}{f' from {source}' if source else ''}: it {why}, so it could point "
+                                  "outside its folder. Save the file under a name of your own (`dest=` in `download_url`).")
+    return name
+
 def url_fname(url:str) -> str:
-    "The file name at the end of `url`'s path"
+    "The file name at the end of `url`'s path, decoded; refused if it is not a plain file name"
     name = unquote(urlparse(url).path.rstrip('/').split('/')[-1])
     if not name: raise ValueError(f"Can't tell a file name from the URL {url!r}: it should end in one, like '.../mnist_tiny.tgz'.")
-    return name
+    return safe_filename(name, f'the URL {url!r}')
 
 # %% ../../nbs/03_data_external.ipynb #7e48fdd5
 def file_digest(fname:str|Path, algo:str='sha256', chunk_size:int=1<<20) -> bytes:
@@ -167,12 +180,30 @@ class ChecksumError(DownloadError):
 
 class _Incomplete(Exception): pass
 
+def _part_info(part:Path) -> Path: return part.with_name(part.name + '.json')  # the URL and validator of a partial file
+
+def _read_json(path:Path) -> dict:
+    try: return json.loads(path.read_text())
+    except (OSError, ValueError): return {}
+
+def _validator(headers) -> str|None:
+    "What identifies this version of the file on the server: its strong ETag, else its Last-Modified date"
+    etag = headers.get('ETag')
+    return etag if etag and not etag.startswith('W/') else headers.get('Last-Modified')
+
 def _fetch_once(url:str, part:Path, show_progress:bool, timeout:float, chunk_size:int):
-    "One HTTP request: append the rest of `url` to `part` (or start over if the server can't resume)"
-    have = part.stat().st_size if part.exists() else 0
-    headers = {'User-Agent': 'fastnb'} | ({'Range': f'bytes={have}-'} if have else {})
+    "One HTTP request: append the rest of `url` to `part` if the server still has the same file, else start over"
+    known = _read_json(_part_info(part)) if part.exists() else {}
+    have = part.stat().st_size if known.get('url') == url and known.get('validator') else 0  # resume only what we can check
+    headers = {'User-Agent': 'fastnb'} | ({'Range': f'bytes={have}-', 'If-Range': known['validator']} if have else {})
     with urlopen(Request(url, headers=headers), timeout=timeout) as resp:
-        if have and resp.status != 206: have = 0  # the server sent the whole file again
+        validator = _validator(resp.headers)
+        if have and resp.status == 206 and (validator != known['validator'] or
+                                            not resp.headers.get('Content-Range', '').startswith(f'bytes {have}-')):
+            part.unlink(); _part_info(part).unlink(missing_ok=True)
+            raise _Incomplete("the file changed on the server since the partial download: starting over")
+        if have and resp.status != 206: have = 0  # the whole file again: the server can't resume, or the file changed
+        _part_info(part).write_text(json.dumps(dict(url=url, validator=validator)))
         length = resp.headers.get('Content-Length')
         total = have + int(length) if length is not None else None
         pbar = progress_bar(range(total), leave=False) if show_progress and total else None
@@ -206,6 +237,7 @@ def download_url(url:str, dest:str|Path|None=None, show_progress:bool=True, size
             raise DownloadError(f"Downloading {url} failed after {n_tries} tries ({type(error).__name__}: {error}). "
                                 f"Check your connection and try again (what arrived is kept in {part} and the next try resumes it), "
                                 f"or download the file yourself to {dest}.")
+        _part_info(part).unlink(missing_ok=True)
         if problem := check_file(part, size, sha256):
             part.unlink(); problem = problem.replace(part.name, dest.name)
             raise ChecksumError(f"Downloaded {url} but the {problem}. The file was deleted. If the file on the server changed on "
@@ -217,43 +249,101 @@ def download_url(url:str, dest:str|Path|None=None, show_progress:bool=True, size
 ARCHIVE_EXTS = ('.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz', '.tar', '.zip')
 
 class UnsafeArchiveError(ValueError):
-    "An archive with a member that would be written outside the destination"
+    "An archive with a member that would be written outside the destination, or that isn't a plain file or folder"
+
+class DamagedArchiveError(ValueError):
+    "An archive that can't be read to its end: cut short, corrupt, or not an archive"
 
 def archive_stem(fname:str|Path) -> str:
     "The name of `fname` without its archive extension (`mnist_tiny.tgz` -> `mnist_tiny`)"
     name = Path(fname).name
     for ext in ARCHIVE_EXTS:
-        if name.lower().endswith(ext): return name[:-len(ext)]
+        if name.lower().endswith(ext): return safe_filename(name[:-len(ext)], f'the archive name {name!r}')
     raise ValueError(f"{name!r} is not an archive fastnb can unpack: the name should end in one of {', '.join(ARCHIVE_EXTS)}.")
 
-def _inside(root:str, path:str) -> bool: return path == root or path.startswith(root + os.sep)
+def _refuse(archive:Path, name:str, why:str):
+    raise UnsafeArchiveError(f"Refused to unpack {archive.name}: member {name!r} {why}. "
+                             "The archive may be malicious or damaged; don't extract it by hand either.")
 
-def _check_member(archive:Path, root:str, name:str, link:str|None=None, hard:bool=False):
-    "Raise `UnsafeArchiveError` if member `name` (a link to `link` if given) would land outside `root`"
-    def refuse(why): raise UnsafeArchiveError(f"Refusing to unpack {archive.name}: member {name!r} {why}. "
-                                              "The archive may be malicious or damaged; don't extract it by hand either.")
-    if os.path.isabs(name) or re.match(r'^[A-Za-z]:', name): refuse("is an absolute path")
-    target = os.path.normpath(os.path.join(root, name))
-    if not _inside(root, target): refuse("would be written outside the destination folder")
-    if link is not None:
-        if os.path.isabs(link): refuse(f"is a link to the absolute path {link!r}")
-        base = root if hard else os.path.dirname(target)
-        if not _inside(root, os.path.normpath(os.path.join(base, link))): refuse(f"is a link to {link!r}, outside the destination folder")
+def _clean_path(archive:Path, name:str) -> str:
+    "The member `name` as a normal relative path ('a/b'), refused if it is absolute or climbs out with '..'"
+    if name.startswith(('/', '\\')) or re.match(r'[A-Za-z]:', name): _refuse(archive, name, 'is an absolute path')
+    path = posixpath.normpath(name.replace('\\', '/'))
+    if path == '..' or path.startswith('../'): _refuse(archive, name, 'would be written outside the destination folder')
+    return path
+
+def _plan(archive:Path, members) -> list:
+    "Check every (name, kind, link, handle) of an archive; the members as (path, kind, link target path, handle)"
+    plan, kinds = [], {'.': 'dir'}
+    for name, kind, link, handle in members:
+        path = _clean_path(archive, name)
+        if kind not in ('file', 'dir', 'symlink', 'hardlink'): _refuse(archive, name, f"is a {kind}, not a file or a folder")
+        if path == '.' and kind != 'dir': _refuse(archive, name, "has no file name")
+        if kind in ('symlink', 'hardlink'):
+            if link.startswith(('/', '\\')) or re.match(r'[A-Za-z]:', link): _refuse(archive, name, f"is a link to the absolute path {link!r}")
+            base = posixpath.dirname(path) if kind == 'symlink' else ''  # a hard link's target is relative to the archive's top
+            target = posixpath.normpath(posixpath.join(base, link.replace('\\', '/')))
+            if target == '..' or target.startswith('../'): _refuse(archive, name, f"is a link to {link!r}, outside the destination folder")
+        else: target = None
+        if (kinds.get(path, kind) == 'dir') != (kind == 'dir'): _refuse(archive, name, "is both a folder and a file")
+        kinds[path] = kind
+        plan.append((path, kind, target, handle, name))
+    for path, kind, target, handle, name in plan:
+        parts = path.split('/')
+        for parent in ('/'.join(parts[:i]) for i in range(1, len(parts))):
+            if kinds.get(parent, 'dir') != 'dir': _refuse(archive, name, f"passes through {parent!r}, a {kinds[parent]} of the archive, not a folder")
+    for path, kind, target, handle, name in plan:
+        if target is not None and kinds.get(target) != 'file':
+            _refuse(archive, name, f"is a link to {target!r}, which is not a file of the archive (links to folders or to links are refused)")
+    return [p[:4] for p in plan]
+
+def _write_file(src, path:Path):
+    "Copy the open archive member `src` into the new file `path`"
+    with open(path, 'wb') as f: shutil.copyfileobj(src, f, 1<<20)
+
+def _unpack(plan:list, dest:Path, open_member):
+    "Make the folders and files of `plan` under `dest`; links become copies of their target, so `dest` holds no link"
+    for path, kind, target, handle in plan:
+        out = dest/path
+        if kind == 'dir': out.mkdir(parents=True, exist_ok=True)
+        elif kind == 'file':
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open_member(handle) as src: _write_file(src, out)
+    for path, kind, target, handle in plan:
+        if target is not None: (dest/path).parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(dest/target, dest/path)
+
+def _tar_kind(m:tarfile.TarInfo) -> str:
+    return ('file' if m.isreg() else 'dir' if m.isdir() else 'symlink' if m.issym() else 'hardlink' if m.islnk() else
+            'device file' if m.ischr() or m.isblk() else 'FIFO' if m.isfifo() else 'special member')
+
+def _check_tar_end(tf:tarfile.TarFile):
+    "Raise `tarfile.ReadError` unless the end-of-archive marker follows the last member; read to the end (checks a gzip's CRC)"
+    tf.fileobj.seek(tf.offset)
+    end = tf.fileobj.read(tarfile.BLOCKSIZE)
+    if len(end) < tarfile.BLOCKSIZE or end.strip(b'\0'): raise tarfile.ReadError("it stops after a member, without the end-of-archive marker: it was cut short")
+    while tf.fileobj.read(1<<20): pass
 
 def _safe_extract(archive:Path, dest:Path):
-    "Unpack `archive` into the (new, empty) folder `dest`, after checking every member"
-    root = os.path.abspath(dest)
+    "Unpack `archive` into the (new, empty) folder `dest`, after checking every member and that the archive is whole"
     if archive.name.lower().endswith('.zip'):
         with zipfile.ZipFile(archive) as zf:
-            for name in zf.namelist(): _check_member(archive, root, name)
-            zf.extractall(dest)
+            def kind(i): return 'dir' if i.is_dir() else 'symlink' if stat.S_ISLNK(i.external_attr >> 16) else 'file'
+            members = [(i.filename, kind(i), zf.read(i).decode('utf-8', 'replace') if kind(i) == 'symlink' else None, i)
+                       for i in zf.infolist()]
+            _unpack(_plan(archive, members), dest, zf.open)
         return
     with tarfile.open(archive) as tf:
-        for m in tf.getmembers():
-            if m.isdev(): raise UnsafeArchiveError(f"Refusing to unpack {archive.name}: member {m.name!r} is a device file.")
-            _check_member(archive, root, m.name, m.linkname if (m.issym() or m.islnk()) else None, hard=m.islnk())
-        if hasattr(tarfile, 'data_filter'): tf.extractall(dest, filter='data')
-        else: tf.extractall(dest)
+        members = [(m.name, _tar_kind(m), m.linkname or None, m) for m in tf.getmembers()]
+        plan = _plan(archive, members)
+        _check_tar_end(tf)
+        _unpack(plan, dest, tf.extractfile)
+
+def remove_stale_temps(folder:str|Path, name:str) -> list:
+    "Delete the temporary folders a killed unpacking or build of `name` left in `folder` (call it holding `name`'s lock)"
+    pattern = re.compile(rf'\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp')  # exactly what `tempfile.mkdtemp` makes for us below
+    stale = [p for p in Path(folder).iterdir() if pattern.fullmatch(p.name) and p.is_dir() and not p.is_symlink()]
+    for p in stale: shutil.rmtree(p)
+    return stale
 
 def extract_archive(archive:str|Path, dest:str|Path) -> Path:
     "Unpack `archive` (.tgz/.tar.gz/.zip/...) safely to `dest`, replacing it atomically; a single top folder becomes `dest`"
@@ -262,27 +352,48 @@ def extract_archive(archive:str|Path, dest:str|Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', suffix='.tmp', dir=dest.parent))
     try:
         try: _safe_extract(archive, tmp)
-        except (tarfile.TarError, zipfile.BadZipFile, EOFError) as e:
-            raise ValueError(f"Can't unpack {archive} ({type(e).__name__}: {e}): the file is damaged or not an archive. "
-                             "Delete it (or pass `force_download=True` to `untar_data`) to download it again.") from None
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, OSError) as e:
+            if isinstance(e, OSError) and e.errno is not None: raise  # a disk error, not a damaged archive (those have no errno)
+            err = DamagedArchiveError(f"Can't unpack {archive} ({type(e).__name__}: {e}): the file is damaged or not an archive. "
+                                      "Delete it (or pass `force_download=True` to `untar_data`) to download it again.")
+            err.why = f'{type(e).__name__}: {e}'; raise err from None
         children = list(tmp.iterdir())
         content = children[0] if len(children) == 1 and children[0].is_dir() else tmp
-        if dest.exists(): shutil.rmtree(dest)
+        if dest.is_symlink() or dest.is_file(): dest.unlink()
+        elif dest.exists(): shutil.rmtree(dest)
         os.replace(content, dest)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 # %% ../../nbs/03_data_external.ipynb #62235286
+def _cache_name(url:str, data:Path, name:str) -> str:
+    "The name `url`'s archive gets: `name`, unless another URL already has it, then `name` with a short hash of `url`"
+    stem = archive_stem(name)
+    owner = data/f'.{stem}.url'  # the URL the folder `data/stem` was unpacked from
+    if not owner.exists() or owner.read_text() == url: return name
+    return f'{stem}-{hashlib.sha256(url.encode()).hexdigest()[:8]}{name[len(stem):]}'
+
 def untar_data(url:str, archive:str|Path|None=None, data:str|Path|None=None, force_download:bool=False,
                size:int|None=None, sha256:str|None=None, show_progress:bool=True) -> Path:
     "Download `url` to the `archive` directory and unpack it to the `data` directory once; return the unpacked folder"
     archive = Path(archive) if archive is not None else fastnb_path('archive')
     data = Path(data) if data is not None else fastnb_path('data')
-    fname = archive/url_fname(url)
-    dest = data/archive_stem(fname)
+    name = url_fname(url)
     if (size, sha256) == (None, None): size, sha256 = URLs.checksums.get(url, (None, None))
-    with file_lock(data/f'.{dest.name}.lock'):
-        if dest.exists() and not force_download: return dest
+    with file_lock(data/f'.{archive_stem(name)}.lock'):  # one lock for every URL whose file has this name
+        name = _cache_name(url, data, name)
+        fname, dest = archive/name, data/archive_stem(name)
+        remove_stale_temps(data, dest.name)
+        if dest.is_dir() and not force_download: (data/f'.{dest.name}.url').write_text(url); return dest
         if fname.exists() and (force_download or check_file(fname, size, sha256)): fname.unlink()
-        if not fname.exists(): download_url(url, fname, show_progress=show_progress, size=size, sha256=sha256)
-        return extract_archive(fname, dest)
+        fresh = not fname.exists()
+        if fresh: download_url(url, fname, show_progress=show_progress, size=size, sha256=sha256)
+        try: extract_archive(fname, dest)
+        except DamagedArchiveError as e:
+            fname.unlink()  # a cut-short or corrupt archive must not stay in the cache
+            if fresh: raise DownloadError(f"Downloaded {url} but it isn't a whole archive ({e.why}): the download was probably "
+                                          "cut short by a server that didn't say its length. Nothing was kept; try again.") from None
+            download_url(url, fname, show_progress=show_progress, size=size, sha256=sha256)  # the cached copy was damaged
+            extract_archive(fname, dest)
+        (data/f'.{dest.name}.url').write_text(url)
+        return dest
