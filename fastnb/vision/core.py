@@ -21,7 +21,7 @@ from ..data.block import TransformBlock, get_files
 __all__ = ['image_extensions', 'USER_AGENT', 'DDG_URL', 'to_rgb', 'PILBase', 'PILImage', 'PILImageBW', 'PILMask', 'image2tensor',
            'mask2tensor', 'image2float', 'tensor2image', 'ToTensor', 'IntToFloatTensor', 'OpenImage', 'AddMaskCodes',
            'ImageBlock', 'MaskBlock', 'get_image_files', 'verify_image', 'verify_images', 'resize_image',
-           'resize_images', 'download_image', 'download_images', 'search_images_ddg']
+           'resize_images', 'SkippedURL', 'download_image', 'download_images', 'search_images_ddg']
 
 # %% ../../nbs/10_vision_core.ipynb #0490fc31
 def _open_image(src) -> Image.Image:
@@ -301,14 +301,42 @@ def _image_suffix(url:str) -> str:
     suffix = Path(urllib.parse.urlparse(url).path).suffix.lower()
     return suffix if suffix in image_extensions else '.jpg'
 
-def download_image(url:str, dest, timeout:float=4) -> Path:
-    "Save the file at `url` as `dest` and return `dest`"
-    dest = Path(dest)
-    data = _get(url, timeout=timeout)
-    dest.write_bytes(data)
+class SkippedURL(ValueError):
+    "A URL `download_image` won't fetch or keep: not http(s), or larger than its size limit"
+
+def _check_scheme(url:str):
+    scheme = urllib.parse.urlparse(url).scheme.lower()
+    if scheme not in ('http', 'https'):
+        raise SkippedURL(f"only http and https URLs are downloaded, not {scheme + ':' if scheme else 'a bare path'}")
+
+def download_image(url:str, dest, timeout:float=4, max_bytes:int=20_000_000) -> Path:
+    "Stream the file at the http(s) `url` to `dest`, stopping at `max_bytes` (20 MB); returns `dest`"
+    _check_scheme(url)
+    dest = Path(dest); part = dest.with_name(dest.name + '.part')
+    req = urllib.request.Request(url, headers={'User-Agent': USER_AGENT})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r, open(part, 'wb') as f:
+            _check_scheme(r.geturl())  # where a redirect led
+            if int(r.headers.get('Content-Length') or 0) > max_bytes:
+                raise SkippedURL(f"it is {int(r.headers['Content-Length']):,} bytes, more than max_bytes={max_bytes:,}")
+            got = 0
+            while chunk := r.read(1 << 16):
+                got += len(chunk)
+                if got > max_bytes: raise SkippedURL(f"it is more than max_bytes={max_bytes:,} bytes")
+                f.write(chunk)
+        os.replace(part, dest)
+    except Exception as e:
+        if _is_network_error(e):
+            raise ConnectionError(f"Can't reach {url}: {getattr(e, 'reason', e)}. Are you online? (Behind a proxy, set HTTPS_PROXY.)") from None
+        raise
+    finally: part.unlink(missing_ok=True)
     return dest
 
-def download_images(dest, urls=None, max_pics:int=1000, timeout:float=4, n_workers:int|None=8, url_file=None) -> L:
+def _why(e:Exception) -> str:
+    return f"HTTP {e.code} {e.reason}" if isinstance(e, urllib.error.HTTPError) else str(e) if isinstance(e, SkippedURL) else f"{type(e).__name__}: {e}"
+
+def download_images(dest, urls=None, max_pics:int=1000, timeout:float=4, n_workers:int|None=8, url_file=None,
+                    max_bytes:int=20_000_000) -> L:
     "Download up to `max_pics` of `urls` (or the lines of `url_file`) into folder `dest` in parallel; returns the saved paths"
     if urls is None and url_file is None: raise ValueError('Pass `urls` (a list of image URLs) or `url_file` (a text file, one URL a line).')
     urls = L(urls if urls is not None else Path(url_file).read_text().split())
@@ -316,12 +344,13 @@ def download_images(dest, urls=None, max_pics:int=1000, timeout:float=4, n_worke
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     def _one(iu):
         i, url = iu
-        try: return download_image(url, dest / f'{i:08d}{_image_suffix(url)}', timeout=timeout)
+        try: return download_image(url, dest / f'{i:08d}{_image_suffix(url)}', timeout=timeout, max_bytes=max_bytes)
         except Exception as e: return e
     results = L(parallel(_one, list(enumerate(urls)), n_workers=_n_workers(n_workers), threadpool=True))
     failed = [(u, r) for u, r in zip(urls, results) if isinstance(r, Exception)]
     if failed and len(failed) == len(urls) and all(isinstance(r, ConnectionError) for _, r in failed):
         raise ConnectionError(f"None of the {len(urls)} images could be downloaded: {failed[0][1]}")
+    for u, r in failed: print(f"skipped {u}: {_why(r)}")
     if failed: warnings.warn(f"{len(failed)} of {len(urls)} downloads failed, e.g. {failed[0][0]}: {failed[0][1]}")
     return results.filter(lambda r: isinstance(r, Path))
 
