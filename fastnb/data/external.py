@@ -45,6 +45,9 @@ class Config:
         p = os.environ.get(DIR_ENV_VARS[kind]) or self.file_paths.get(f'{kind}_path') or DIR_KINDS[kind]
         p = Path(p).expanduser()
         if not p.is_absolute(): p = self.home/p
+        if p.exists() and not p.is_dir():
+            raise NotADirectoryError(f"fastnb's {kind} directory {p} is a file, not a folder: move or delete it, "
+                                     f"or set {DIR_ENV_VARS[kind]} to another folder.")
         p.mkdir(parents=True, exist_ok=True)
         return p
 
