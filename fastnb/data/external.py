@@ -369,12 +369,18 @@ def extract_archive(archive:str|Path, dest:str|Path) -> Path:
     return dest
 
 # %% ../../nbs/03_data_external.ipynb #62235286
+def _owner(data:Path, stem:str) -> Path: return data/f'.{stem}.url'  # holds the URL the folder `data/stem` came from
+
 def _cache_name(url:str, data:Path, name:str) -> str:
     "The name `url`'s archive gets: `name`, unless another URL already has it, then `name` with a short hash of `url`"
     stem = archive_stem(name)
-    owner = data/f'.{stem}.url'  # the URL the folder `data/stem` was unpacked from
-    if not owner.exists() or owner.read_text() == url: return name
+    if not _owner(data, stem).exists() or _owner(data, stem).read_text() == url: return name
     return f'{stem}-{hashlib.sha256(url.encode()).hexdigest()[:8]}{name[len(stem):]}'
+
+def _claim(url:str, data:Path, dest:Path) -> Path:
+    "Record that the folder `dest` in `data` came from `url` (a folder made before these records is taken as `url`'s); return it"
+    if not _owner(data, dest.name).exists(): _owner(data, dest.name).write_text(url)
+    return dest
 
 def untar_data(url:str, archive:str|Path|None=None, data:str|Path|None=None, force_download:bool=False,
                size:int|None=None, sha256:str|None=None, show_progress:bool=True) -> Path:
@@ -387,7 +393,7 @@ def untar_data(url:str, archive:str|Path|None=None, data:str|Path|None=None, for
         name = _cache_name(url, data, name)
         fname, dest = archive/name, data/archive_stem(name)
         remove_stale_temps(data, dest.name)
-        if dest.is_dir() and not force_download: (data/f'.{dest.name}.url').write_text(url); return dest
+        if dest.is_dir() and not force_download: return _claim(url, data, dest)
         if fname.exists() and (force_download or check_file(fname, size, sha256)): fname.unlink()
         fresh = not fname.exists()
         if fresh: download_url(url, fname, show_progress=show_progress, size=size, sha256=sha256)
@@ -398,5 +404,4 @@ def untar_data(url:str, archive:str|Path|None=None, data:str|Path|None=None, for
                                           "cut short by a server that didn't say its length. Nothing was kept; try again.") from None
             download_url(url, fname, show_progress=show_progress, size=size, sha256=sha256)  # the cached copy was damaged
             extract_archive(fname, dest)
-        (data/f'.{dest.name}.url').write_text(url)
-        return dest
+        return _claim(url, data, dest)
