@@ -352,8 +352,9 @@ class Learner:
     def fit(self, n_epoch:int, lr:float|slice|None=None, wd:float|None=None, cbs=None, reset_opt:bool=False, start_epoch:int=0):
         "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd`, with extra callbacks `cbs`; `start_epoch` resumes (see `load`)"
         if len(self.dls.train) == 0: raise ValueError("dls.train has no batches: is the training set empty, or smaller than a batch with drop_last?")
-        resume, self._resume = (self._resume if start_epoch else None), None
-        if resume is not None: _check_resume(resume, start_epoch, len(self.dls.train))
+        resume = self._resume if start_epoch else None
+        if resume is not None: _check_resume(resume, start_epoch, len(self.dls.train))  # (kept for a corrected call if it fails)
+        self._resume = None
         with self.added_cbs(cbs):
             if reset_opt or self.opt is None: self.create_opt()
             self.opt.set_hyper('lr', self.lr if lr is None else lr)
@@ -561,7 +562,7 @@ def _per_item_loss(loss_func, preds, targs) -> torch.Tensor:
     return losses.reshape(n_items, -1).mean(dim=1)  # flattened losses give N*H*W values for N masks
 
 # %% ../nbs/07_learner.ipynb #b2e4c8a1
-import os, random, pickletools
+import os, random, pickletools, warnings
 import numpy as np
 
 def _save_atomic(obj, path:Path):
@@ -609,27 +610,31 @@ def _check_model_state(model:nn.Module, state:dict, path:Path, strict:bool):
     if problems: raise RuntimeError(f"The weights in {path} don't fit this model (saved from a different architecture?); nothing was loaded:\n- "
                                     + '\n- '.join(problems[:10]))
 
-def _check_opt_state(opt, saved:dict, path:Path):
-    "Raise, naming the first difference, unless the optimizer state `saved` (from `Optimizer.state_dict`) fits `opt`"
-    def fail(why): raise ValueError(f"The optimizer state in {path} doesn't fit this learner's optimizer: {why}. Nothing was loaded. To load "
-                                    "the weights alone, use `learn.load(file, with_opt=False)`.")
-    try: groups, state, frozen_idx = saved['opt']['param_groups'], saved['opt']['state'], saved.get('frozen_idx', 0)
-    except (KeyError, TypeError, AttributeError): fail("it isn't an optimizer state written by `Learner.save`")
+def _opt_state_misfit(opt, saved:dict) -> str|None:
+    "The first way the optimizer state `saved` (from `Optimizer.state_dict`) doesn't fit `opt`, or None"
+    groups, state, frozen_idx = saved['opt']['param_groups'], saved['opt']['state'], saved.get('frozen_idx', 0)
     if len(groups) != len(opt.param_groups):
-        fail(f"{len(groups)} parameter groups in the file, {len(opt.param_groups)} in the optimizer (another splitter?)")
+        return f"{len(groups)} parameter groups in the file, {len(opt.param_groups)} in the optimizer (another splitter?)"
     params = {}
     for i, (saved_group, group) in enumerate(zip(groups, opt.param_groups)):
         if len(saved_group['params']) != len(group['params']):
-            fail(f"group {i} has {len(saved_group['params'])} parameters in the file, {len(group['params'])} in the optimizer")
+            return f"group {i} has {len(saved_group['params'])} parameters in the file, {len(group['params'])} in the optimizer"
         missing = [key for key, _ in getattr(opt, 'hyper_map', {}).values() if key not in saved_group]
-        if missing: fail(f"group {i} in the file has no {missing} (saved from another kind of optimizer?)")
+        if missing: return f"group {i} in the file has no {missing} (saved from another kind of optimizer?)"
         params.update(zip(saved_group['params'], group['params']))
     for idx, param_state in state.items():
-        if idx not in params: fail(f"it has a state for parameter {idx}, which its groups don't hold")
+        if idx not in params: return f"it has a state for parameter {idx}, which its groups don't hold"
         for k, v in param_state.items():
             if isinstance(v, torch.Tensor) and v.ndim > 0 and v.shape != params[idx].shape:
-                fail(f"its {k!r} of parameter {idx} has shape {tuple(v.shape)}, the parameter {tuple(params[idx].shape)}")
-    if not -len(groups) <= frozen_idx < len(groups): fail(f"frozen_idx={frozen_idx} with {len(groups)} groups")
+                return f"its {k!r} of parameter {idx} has shape {tuple(v.shape)}, the parameter {tuple(params[idx].shape)}"
+    if not -len(groups) <= frozen_idx < len(groups): return f"frozen_idx={frozen_idx} with {len(groups)} groups"
+
+def _check_opt_state(opt, saved:dict, path:Path):
+    "Raise, naming the first difference, unless the optimizer state `saved` fits `opt`"
+    try: why = _opt_state_misfit(opt, saved)
+    except (KeyError, TypeError, AttributeError, IndexError): why = "it isn't an optimizer state written by `Learner.save`"
+    if why: raise ValueError(f"The optimizer state in {path} doesn't fit this learner's optimizer: {why}. Nothing was loaded. To load "
+                             "the weights alone, use `learn.load(file, with_opt=False)`.")
 
 
 # %% ../nbs/07_learner.ipynb #c5d0a7e3
@@ -674,6 +679,10 @@ def _resume_training(learn:Learner, state:dict):
         cb = getattr(learn, name, None)
         if callable(getattr(cb, 'load_state_dict', None)): cb.load_state_dict(cb_state)
     set_rng_states(state['rng'], learn.dls)
+    n_workers = getattr(getattr(learn.dls, 'train', None), 'num_workers', 0)
+    if n_workers: warnings.warn(f"This fit resumes with {n_workers} worker processes loading the training batches: their random states "
+                                "can't be saved, so the order of the batches and their item transforms' randomness will differ from the "
+                                "run that stopped. For an exact resume, load with `num_workers=0`.")
 
 
 # %% ../nbs/07_learner.ipynb #a7849a79
