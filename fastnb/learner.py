@@ -439,6 +439,7 @@ class Learner:
         if with_opt and 'opt' in state:
             opt = self.opt if self.opt is not None else self._new_opt()
             _check_opt_state(opt, state['opt'], path)
+            if 'training' in state: _check_training_state(state['training'], path)
         self.model.load_state_dict(model_state, strict=strict)  # nothing is changed before everything is checked
         if opt is not None: opt.load_state_dict(state['opt']); self.opt = opt
         self._resume = state.get('training') if with_opt else None
@@ -663,6 +664,17 @@ def _training_state(learn:Learner) -> dict:
     "What resuming needs besides the weights and the optimizer: where training is, the random states, the callbacks' states"
     return {'epoch': learn.epoch, 'train_iter': learn.train_iter, 'rng': rng_states(learn.dls),
             'cbs': {_cb_name(cb): cb.state_dict() for cb in learn.cbs if callable(getattr(cb, 'state_dict', None))}}
+
+def _check_training_state(state, path:Path):
+    "Raise unless `state` is a whole training state (trying its random states, then putting the current ones back)"
+    current = rng_states()
+    try:
+        whole = {'epoch', 'train_iter', 'rng', 'cbs'} <= set(state) and isinstance(state['cbs'], dict)
+        set_rng_states(state['rng'])
+    except Exception: whole = False
+    finally: set_rng_states(current)
+    if not whole: raise ValueError(f"The training state in {path} (what resuming needs) is damaged. Nothing was loaded. To load the "
+                                   "weights alone, use `learn.load(file, with_opt=False)`.")
 
 def _check_resume(state:dict, start_epoch:int, n_batches:int):
     if start_epoch != state['epoch'] + 1:
