@@ -22,8 +22,8 @@ import safetensors, safetensors.torch
 # %% auto #0
 __all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'Callback', 'CancelFitException', 'CancelEpochException',
            'CancelTrainException', 'CancelValidException', 'CancelBatchException', 'CancelBackwardException',
-           'CancelStepException', 'smooth', 'Recorder', 'Learner', 'GatherPredsCallback', 'ModelSummary', 'ExportError',
-           'load_learner']
+           'CancelStepException', 'smooth', 'Recorder', 'Learner', 'GatherPredsCallback', 'rng_states',
+           'set_rng_states', 'ModelSummary', 'ExportError', 'load_learner']
 
 # %% ../nbs/07_learner.ipynb #ba890dc2
 EVENTS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_pred', 'after_loss',
@@ -66,6 +66,11 @@ def smooth(values:list[float], beta:float=0.98) -> list[float]:
         res.append(avg / (1 - beta**i))
     return res
 
+def _plain(o):
+    "`o` with numbers as Python numbers (not numpy or 0-d tensors), inside lists and tuples too: what a safe checkpoint can hold"
+    if isinstance(o, (list, tuple)): return [_plain(x) for x in o]
+    return o.item() if getattr(o, 'ndim', None) == 0 and hasattr(o, 'item') else o
+
 def _weighted_mean(losses:list, sizes:list) -> float:
     if not losses: return float('nan')
     return float((torch.stack(losses).float() * torch.tensor(sizes, device=losses[0].device)).sum() / sum(sizes))
@@ -78,6 +83,15 @@ class Recorder(Callback):
         self.losses, self.lrs, self.moms, self.iters, self.values, self.logs = [], [], [], [], [], []
 
     def before_fit(self): self.losses, self.lrs, self.moms, self.iters, self.values, self.logs = [], [], [], [], [], []
+
+    def state_dict(self) -> dict:
+        "What the fit recorded so far (a checkpoint keeps it, so that a resumed fit has the whole history)"
+        return {'losses': torch.stack(self.losses).float().cpu() if self.losses else torch.zeros(0),
+                **{k: _plain(getattr(self, k)) for k in ('lrs', 'moms', 'iters', 'values', 'logs')}}
+    def load_state_dict(self, state:dict):
+        "Restore what `state_dict` returned"
+        self.losses = list(state['losses'])
+        self.lrs, self.moms, self.iters, self.values, self.logs = (list(state[k]) for k in ('lrs', 'moms', 'iters', 'values', 'logs'))
 
     @property
     def metric_names(self) -> list[str]:
@@ -200,6 +214,7 @@ class Learner:
         if getattr(dls, 'device', None) is not None: self.model.to(dls.device)
         self.opt, self.training, self.loss, self.pred, self.xb, self.yb = None, False, None, None, (), ()
         self.epoch, self.n_epoch, self.train_iter, self.pct_train = 0, 1, 0, 0.
+        self._resume = None  # the training state of the checkpoint `load` read last, for a `fit` with `start_epoch`
         self.cbs = []
         self.add_cbs([Recorder()] + ([cb() for cb in DEFAULT_CBS] if default_cbs else []) + listify(cbs))
 
@@ -252,10 +267,13 @@ class Learner:
     def create_opt(self):
         "Make the optimizer: `opt_func(splitter(model), lr=lr, train_always=..., no_wd=...)`, then set `wd` if given"
         # no weight decay on norm layers and biases, nor on what the model names in `bias_params()` (e.g. collab's bias embeddings)
+        self.opt = self._new_opt()
+
+    def _new_opt(self):
         no_wd = () if self.wd_bn_bias else list(norm_bias_params(self.model)) + list(getattr(self.model, 'bias_params', list)())
-        self.opt = self.opt_func(self.splitter(self.model), lr=self.lr, no_wd=no_wd,
-                                 train_always=norm_params(self.model) if self.train_bn else ())
-        if self.wd is not None: self.opt.set_hyper('wd', self.wd)
+        opt = self.opt_func(self.splitter(self.model), lr=self.lr, no_wd=no_wd, train_always=norm_params(self.model) if self.train_bn else ())
+        if self.wd is not None: opt.set_hyper('wd', self.wd)
+        return opt
 
     def freeze_to(self, n:int):
         "Train only the parameter groups from `n` on (normalization layers keep training if `train_bn`)"
@@ -323,7 +341,8 @@ class Learner:
         self._do_train()
         self._do_validate()
 
-    def _do_fit(self, start_epoch:int=0):
+    def _do_fit(self, start_epoch:int=0, resume:dict|None=None):
+        if resume is not None: _resume_training(self, resume)  # after `before_fit`, which resets the callbacks
         for self.epoch in range(start_epoch, self.n_epoch):
             self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
@@ -331,8 +350,11 @@ class Learner:
         self.dl, self.batch, self.xb, self.yb, self.pred, self.loss_grad = None, None, (), (), None, None
 
     def fit(self, n_epoch:int, lr:float|slice|None=None, wd:float|None=None, cbs=None, reset_opt:bool=False, start_epoch:int=0):
-        "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd`, with extra callbacks `cbs`"
+        "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd`, with extra callbacks `cbs`; `start_epoch` resumes (see `load`)"
         if len(self.dls.train) == 0: raise ValueError("dls.train has no batches: is the training set empty, or smaller than a batch with drop_last?")
+        resume = self._resume if start_epoch else None
+        if resume is not None: _check_resume(resume, start_epoch, len(self.dls.train))  # (kept for a corrected call if it fails)
+        self._resume = None
         with self.added_cbs(cbs):
             if reset_opt or self.opt is None: self.create_opt()
             self.opt.set_hyper('lr', self.lr if lr is None else lr)
@@ -341,7 +363,7 @@ class Learner:
             self.n_epoch = n_epoch
             self.train_iter = start_epoch * len(self.dls.train)
             self.pct_train = self.train_iter / max(1, n_epoch * len(self.dls.train))
-            try: self._with_events(lambda: self._do_fit(start_epoch), 'fit', CancelFitException)
+            try: self._with_events(lambda: self._do_fit(start_epoch, resume), 'fit', CancelFitException)
             finally: self._end_cleanup()
 
     def show_training_loop(self):
@@ -394,33 +416,33 @@ class Learner:
         return Path(file) if Path(file).is_absolute() else self.path/self.model_dir/f'{file}.pth'
 
     def save(self, file:str|Path, with_opt:bool=True) -> Path:
-        "Save the model (and optimizer state if `with_opt`) to `path/model_dir/file.pth`; returns the file's path"
+        "Save the model (and if `with_opt` what resuming needs: optimizer, progress, random states) to `path/model_dir/file.pth`, atomically"
         path = self._model_file(file)
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = {'model': self.model.state_dict()}
-        if with_opt and self.opt is not None: state['opt'] = self.opt.state_dict()
-        torch.save(state, path)
+        if with_opt and self.opt is not None: state.update(opt=self.opt.state_dict(), training=_training_state(self))
+        _save_atomic(state, path)
         return path
 
     def load(self, file:str|Path, device=None, with_opt:bool=True, strict:bool=True) -> Learner:
-        "Load the model (and optimizer state if saved and `with_opt`) from `path/model_dir/file.pth`"
+        "Load the model (and if saved and `with_opt` the optimizer, and the state a `fit(start_epoch=)` resumes from); checks all first"
         path = self._model_file(file)
         if not path.exists():
             saved = sorted(p.stem for p in path.parent.glob('*.pth')) if path.parent.exists() else []
             raise FileNotFoundError(f"No saved model at {path}. Saved models in {path.parent}: {saved or 'none'}.")
         device = device or getattr(self.dls, 'device', None) or 'cpu'
         try: state = torch.load(path, map_location=device, weights_only=True)
-        except Exception as e:
-            raise ValueError(f"{path} can't be read as saved weights ({type(e).__name__}: {str(e)[:200]}). Is it a file written by "
-                             f"`Learner.save` or `torch.save(model.state_dict())`, and complete?") from None
-        if not isinstance(state, dict): raise ValueError(f"{path} does not hold a model's state: was it saved with `Learner.save`?")
-        model_state = state['model'] if 'model' in state else state
-        try: self.model.load_state_dict(model_state, strict=strict)
-        except RuntimeError as e:
-            raise RuntimeError(f"The weights in {path} don't fit this model (saved from a different architecture?):\n{e}") from None
+        except Exception as e: raise ValueError(_unreadable(path, e)) from None
+        model_state = state.get('model', state) if isinstance(state, dict) else None
+        if not isinstance(model_state, dict): raise ValueError(f"{path} does not hold a model's state: was it saved with `Learner.save`?")
+        _check_model_state(self.model, model_state, path, strict)
+        opt = None
         if with_opt and 'opt' in state:
-            if self.opt is None: self.create_opt()
-            self.opt.load_state_dict(state['opt'])
+            opt = self.opt if self.opt is not None else self._new_opt()
+            _check_opt_state(opt, state['opt'], path)
+            if 'training' in state: _check_training_state(state['training'], path)
+        self.model.load_state_dict(model_state, strict=strict)  # nothing is changed before everything is checked
+        if opt is not None: opt.load_state_dict(state['opt']); self.opt = opt
+        self._resume = state.get('training') if with_opt else None
         return self
 
     def predict(self, item) -> tuple:
@@ -539,6 +561,141 @@ def _per_item_loss(loss_func, preds, targs) -> torch.Tensor:
     n_items = len(targs[0])
     if losses.numel() % n_items: raise ValueError(f"get_preds(with_loss=True): the loss gave {losses.numel()} values for {n_items} items.")
     return losses.reshape(n_items, -1).mean(dim=1)  # flattened losses give N*H*W values for N masks
+
+# %% ../nbs/07_learner.ipynb #b2e4c8a1
+import os, random, pickletools, warnings
+import numpy as np
+
+def _save_atomic(obj, path:Path):
+    "`torch.save(obj)` to a temporary file beside `path`, then rename it `path`: a save that fails part-way leaves the old file as it was"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(obj, f)
+            f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+def _unreadable(path:Path, e:Exception) -> str:
+    "Why `torch.load(path, weights_only=True)` failed with `e`, in words: what the file is, never torch's advice cut short"
+    if isinstance(e, pickle_module.UnpicklingError):
+        named = re.search(r'GLOBAL ([\w.]+)', str(e))
+        if named or _is_whole_pickle(path):
+            what = f"a full `torch.save` of Python objects (it names `{named[1]}`)" if named else "a pickle of Python objects"
+            return (f"{path} is {what}, not saved weights: loading it could run any code it contains, so `load` refuses it. If you made it "
+                    "or trust its source, convert it once (this runs its code): `obj = torch.load(file, weights_only=False)`, then "
+                    "`torch.save(obj.state_dict(), new_file)` for a model (or the dict of tensors you need); `learn.load` reads the new file safely.")
+    return (f"{path} can't be read as saved weights: it is damaged (cut off?) or isn't a checkpoint. Is it a file written by "
+            f"`Learner.save` or `torch.save(model.state_dict())`, and complete? Save it again. ({type(e).__name__})")
+
+def _is_whole_pickle(path:Path) -> bool:
+    "Whether `path` parses as a complete pickle (read with `pickletools`, which runs nothing)"
+    try:
+        with open(path, 'rb') as f: return any(op.name == 'STOP' for op, _, _ in pickletools.genops(f))
+    except Exception: return False
+
+def _few(names:list, n:int=5) -> str: return ', '.join(names[:n]) + (f' and {len(names) - n} more' if len(names) > n else '')
+
+def _check_model_state(model:nn.Module, state:dict, path:Path, strict:bool):
+    "Raise, naming what differs, unless the weights `state` fit `model` (all keys if `strict`, and every shape)"
+    own = model.state_dict()
+    problems = [f"{k}: {tuple(v.shape)} in the file, {tuple(own[k].shape)} in the model" for k, v in state.items()
+                if k in own and hasattr(v, 'shape') and tuple(v.shape) != tuple(own[k].shape)]
+    if strict:
+        missing, unexpected = [k for k in own if k not in state], [k for k in state if k not in own]
+        if missing: problems.append(f"missing from the file: {_few(missing)}")
+        if unexpected: problems.append(f"in the file but not in the model: {_few(unexpected)}")
+    if problems: raise RuntimeError(f"The weights in {path} don't fit this model (saved from a different architecture?); nothing was loaded:\n- "
+                                    + '\n- '.join(problems[:10]))
+
+def _opt_state_misfit(opt, saved:dict) -> str|None:
+    "The first way the optimizer state `saved` (from `Optimizer.state_dict`) doesn't fit `opt`, or None"
+    groups, state, frozen_idx = saved['opt']['param_groups'], saved['opt']['state'], saved.get('frozen_idx', 0)
+    if len(groups) != len(opt.param_groups):
+        return f"{len(groups)} parameter groups in the file, {len(opt.param_groups)} in the optimizer (another splitter?)"
+    params = {}
+    for i, (saved_group, group) in enumerate(zip(groups, opt.param_groups)):
+        if len(saved_group['params']) != len(group['params']):
+            return f"group {i} has {len(saved_group['params'])} parameters in the file, {len(group['params'])} in the optimizer"
+        missing = [key for key, _ in getattr(opt, 'hyper_map', {}).values() if key not in saved_group]
+        if missing: return f"group {i} in the file has no {missing} (saved from another kind of optimizer?)"
+        params.update(zip(saved_group['params'], group['params']))
+    for idx, param_state in state.items():
+        if idx not in params: return f"it has a state for parameter {idx}, which its groups don't hold"
+        for k, v in param_state.items():
+            if isinstance(v, torch.Tensor) and v.ndim > 0 and v.shape != params[idx].shape:
+                return f"its {k!r} of parameter {idx} has shape {tuple(v.shape)}, the parameter {tuple(params[idx].shape)}"
+    if not -len(groups) <= frozen_idx < len(groups): return f"frozen_idx={frozen_idx} with {len(groups)} groups"
+
+def _check_opt_state(opt, saved:dict, path:Path):
+    "Raise, naming the first difference, unless the optimizer state `saved` fits `opt`"
+    try: why = _opt_state_misfit(opt, saved)
+    except (KeyError, TypeError, AttributeError, IndexError): why = "it isn't an optimizer state written by `Learner.save`"
+    if why: raise ValueError(f"The optimizer state in {path} doesn't fit this learner's optimizer: {why}. Nothing was loaded. To load "
+                             "the weights alone, use `learn.load(file, with_opt=False)`.")
+
+
+# %% ../nbs/07_learner.ipynb #c5d0a7e3
+def _loader_generators(dls) -> list:
+    return [getattr(getattr(dl, 'torch_loader', None), 'generator', None) for dl in getattr(dls, 'loaders', [])]
+
+def rng_states(dls=None) -> dict:
+    "The random states of Python, numpy, torch (CPU and every GPU) and of the generators of `dls`' loaders, as plain values and tensors"
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {'python': random.getstate(), 'numpy': (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+            'torch': torch.get_rng_state(), 'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            'loaders': [g.get_state() if g is not None else None for g in _loader_generators(dls)]}
+
+def set_rng_states(states:dict, dls=None):
+    "Restore the random states that `rng_states` returned"
+    version, internal, gauss = states['python']
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, *rest = states['numpy']
+    np.random.set_state((kind, keys.cpu().numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(states['torch'].cpu())
+    if states['cuda'] and len(states['cuda']) == torch.cuda.device_count(): torch.cuda.set_rng_state_all([s.cpu() for s in states['cuda']])
+    for g, s in zip(_loader_generators(dls), states['loaders']):
+        if g is not None and s is not None: g.set_state(s.cpu())
+
+def _training_state(learn:Learner) -> dict:
+    "What resuming needs besides the weights and the optimizer: where training is, the random states, the callbacks' states"
+    return {'epoch': learn.epoch, 'train_iter': learn.train_iter, 'rng': rng_states(learn.dls),
+            'cbs': {_cb_name(cb): cb.state_dict() for cb in learn.cbs if callable(getattr(cb, 'state_dict', None))}}
+
+def _check_training_state(state, path:Path):
+    "Raise unless `state` is a whole training state (trying its random states, then putting the current ones back)"
+    current = rng_states()
+    try:
+        whole = {'epoch', 'train_iter', 'rng', 'cbs'} <= set(state) and isinstance(state['cbs'], dict)
+        set_rng_states(state['rng'])
+    except Exception: whole = False
+    finally: set_rng_states(current)
+    if not whole: raise ValueError(f"The training state in {path} (what resuming needs) is damaged. Nothing was loaded. To load the "
+                                   "weights alone, use `learn.load(file, with_opt=False)`.")
+
+def _check_resume(state:dict, start_epoch:int, n_batches:int):
+    if start_epoch != state['epoch'] + 1:
+        raise ValueError(f"start_epoch={start_epoch}, but the checkpoint just loaded was saved after epoch {state['epoch']} (epochs count "
+                         f"from 0): resume with start_epoch={state['epoch'] + 1}.")
+    if state['train_iter'] != start_epoch * n_batches:
+        raise ValueError(f"The checkpoint just loaded was saved after {state['train_iter']} training batches, but {start_epoch} epochs of "
+                         f"this training set make {start_epoch * n_batches}: the data or the batch size changed since, or it was saved "
+                         "in the middle of an epoch. Resume with the same data, from a checkpoint saved at the end of an epoch.")
+
+def _resume_training(learn:Learner, state:dict):
+    "Give the callbacks their saved states and restore the random states: training goes on as if it had never stopped"
+    for name, cb_state in state['cbs'].items():
+        cb = getattr(learn, name, None)
+        if callable(getattr(cb, 'load_state_dict', None)): cb.load_state_dict(cb_state)
+    set_rng_states(state['rng'], learn.dls)
+    n_workers = getattr(getattr(learn.dls, 'train', None), 'num_workers', 0)
+    if n_workers: warnings.warn(f"This fit resumes with {n_workers} worker processes loading the training batches: their random states "
+                                "can't be saved, so the order of the batches and their item transforms' randomness will differ from the "
+                                "run that stopped. For an exact resume, load with `num_workers=0`.")
+
 
 # %% ../nbs/07_learner.ipynb #a7849a79
 class ModelSummary:

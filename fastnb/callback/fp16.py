@@ -70,6 +70,13 @@ class MixedPrecision(Callback):
         self.scaler.update()
         raise CancelStepException()  # the step is done
 
+    def state_dict(self) -> dict:
+        "The fp16 gradient scaler's state (its scale and growth count): `learn.save` keeps it, for an exact resume"
+        return {'scaler': self.scaler.state_dict()} if self.scaler is not None else {}
+    def load_state_dict(self, state:dict):
+        "Give the scaler the state `state_dict` returned (a resumed fit does it, after `before_fit` made the scaler)"
+        if self.scaler is not None and state.get('scaler'): self.scaler.load_state_dict(state['scaler'])
+
 # %% ../../nbs/09a_callback_fp16.ipynb #efb48663
 @patch
 def to_fp16(self:Learner) -> Learner:

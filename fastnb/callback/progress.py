@@ -32,12 +32,13 @@ class ProgressCallback(Callback):
         if not self.active: return
         names = self.learn.recorder.metric_names
         self.table = [names]
-        self.mbar = master_bar(range(self.learn.n_epoch))
+        self.first_epoch = self.learn.train_iter // max(1, len(self.learn.dls.train))  # > 0 when a fit resumes (`start_epoch`)
+        self.mbar = master_bar(range(self.first_epoch, self.learn.n_epoch))
         self.mbar.on_iter_begin()
         self.mbar.write(names, table=True)
 
     def before_epoch(self):
-        if self.active: self.mbar.update(self.learn.epoch)
+        if self.active: self.mbar.update(self.learn.epoch - self.first_epoch)
     def before_train(self): self._start_bar()
     def before_validate(self): self._start_bar()
 

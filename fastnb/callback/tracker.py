@@ -45,11 +45,22 @@ class TrackerCallback(Callback):
         self.improved = bool(self.comp(value - sign*self.min_delta, self.best))
         if self.improved: self.best = value
 
+    _state_names = ('best',)  # what a checkpoint keeps (subclasses add their counters)
+    def state_dict(self) -> dict:
+        "The best value so far (and the subclass's counters): `learn.save` keeps them, for an exact resume"
+        return {k: getattr(self, k, None) for k in self._state_names}
+    def load_state_dict(self, state:dict):
+        "Restore what `state_dict` returned (a resumed fit does it, after `before_fit`)"
+        for k in self._state_names:
+            if k in state: setattr(self, k, state[k])
+
 # %% ../../nbs/09b_callback_tracker.ipynb #d6b636e6
 class SaveModelCallback(TrackerCallback):
-    "Save the model when `monitor` improves and load the best at the end (or save every epoch / at the end)"
+    "Save the model (and what resuming needs, if `with_opt`) when `monitor` improves and load the best at the end (or save every epoch / at the end)"
+    order = 70  # after the other trackers: its checkpoints hold their state at the end of the same epoch
+    _state_names = ('best', 'best_epoch')
     def __init__(self, monitor:str='valid_loss', comp=None, min_delta:float=0., fname:str='model', every_epoch:bool|int=False,
-                 at_end:bool=False, with_opt:bool=False, reset_on_fit:bool=True):
+                 at_end:bool=False, with_opt:bool=True, reset_on_fit:bool=True):
         super().__init__(monitor, comp, min_delta, reset_on_fit)
         self.fname, self.every_epoch, self.at_end, self.with_opt, self.best_epoch = fname, every_epoch, at_end, with_opt, None
 
@@ -71,6 +82,7 @@ class SaveModelCallback(TrackerCallback):
 # %% ../../nbs/09b_callback_tracker.ipynb #435b5fd1
 class EarlyStoppingCallback(TrackerCallback):
     "Stop training when `monitor` hasn't improved by `min_delta` for `patience` epochs"
+    _state_names = ('best', 'wait')
     def __init__(self, monitor:str='valid_loss', comp=None, min_delta:float=0., patience:int=1, reset_on_fit:bool=True):
         super().__init__(monitor, comp, min_delta, reset_on_fit)
         self.patience = patience
@@ -90,6 +102,7 @@ class EarlyStoppingCallback(TrackerCallback):
 # %% ../../nbs/09b_callback_tracker.ipynb #ca5bb704
 class ReduceLROnPlateau(TrackerCallback):
     "Divide the learning rate by `factor` (down to `min_lr`) when `monitor` hasn't improved by `min_delta` for `patience` epochs"
+    _state_names = ('best', 'wait', 'reductions')
     def __init__(self, monitor:str='valid_loss', comp=None, min_delta:float=0., patience:int=1, factor:float=10., min_lr:float=0.,
                  reset_on_fit:bool=True):
         super().__init__(monitor, comp, min_delta, reset_on_fit)
