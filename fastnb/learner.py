@@ -569,6 +569,7 @@ def _trainable(params:list) -> str:
 # %% ../nbs/07_learner.ipynb #561f81ec
 import os
 from .serialize import short_repr
+from .errors import FastnbError
 
 EXPORT_FORMAT, EXPORT_VERSION = 'fastnb.export', 1
 
@@ -580,7 +581,7 @@ def _write_atomically(path:Path, write):
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
-class ExportError(Exception):
+class ExportError(FastnbError):
     "A learner can't be exported safely (some part isn't registered), or a file isn't a loadable export"
 
 _PICKLE_HINT = ("If you trust everyone who will load the file, `learn.export(fname, pickle=True)` saves it with pickle, and "

@@ -7,13 +7,14 @@ from __future__ import annotations
 import numpy as np, torch
 from fastcore.foundation import L
 from ..serialize import register, init_args, short_repr
+from ..errors import FastnbError
 
 # %% auto #0
 __all__ = ['TransformError', 'Transform', 'ItemTransform', 'FuncTransform', 'Pipeline', 'Categorize', 'MultiCategorize',
            'RegressionSetup']
 
 # %% ../../nbs/01_data_transforms.ipynb #0d1b07a6
-class TransformError(Exception):
+class TransformError(FastnbError):
     "Raised when a transform fails on an item: the message names the step and the item"
 
 # %% ../../nbs/01_data_transforms.ipynb #5c4c3d00
