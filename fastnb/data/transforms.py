@@ -166,7 +166,7 @@ class Categorize(Transform):
         labels = set(items)
         if not labels: raise ValueError("Categorize can't build a vocab: there are no training labels.")
         if len(labels) == 1:
-            raise ValueError(f"Every training label is {short_repr(next(iter(labels)))}: a classifier needs at least two classes. Check "
+            raise ValueError(f"Only one class ({short_repr(list(labels))}) in the training labels: a classifier needs at least two. Check "
                              "the labels (`get_y`) and the splitter; if the classes are known, give them: `CategoryBlock(vocab=[...])`.")
         self.vocab = sorted(labels) if self.sort else list(dict.fromkeys(items))
 
