@@ -639,6 +639,10 @@ def _file_kind(path:Path) -> str:
     except (zipfile.BadZipFile, OSError): return 'damaged zip'
     return 'pickle' if any(n == 'data.pkl' or n.endswith('/data.pkl') for n in names) else 'unknown'
 
+def _is_pickle(path:Path) -> bool:
+    "Whether `path` is a pickle (plain, or `torch.save`'s zip), by its content"
+    return _file_kind(path) == 'pickle'
+
 def _registered_subclass(name:str|None, base:type) -> type:
     "The registered subclass of `base` called `name` (an application's `DataLoaders` or `Learner`), else `base`"
     if name is None: return base
