@@ -58,6 +58,11 @@ def _check_class_name(name:str):
         raise ValueError(f"Can't move files to class {name!r}: the name is a path, not a folder name, so the files could land outside "
                          f"the data set. Fix that label where it comes from (the CSV, the labelling function), or mark the image <Delete>.")
 
+def _data_folder(dls) -> Path:
+    "The folder of a data set of image files: the deepest one holding every file of its training and validation sets (resolved)"
+    folders = {Path(item_file(ds, i)).absolute().parent for ds in (dls.train_ds, dls.valid_ds) for i in range(len(ds))}
+    return Path(os.path.commonpath(list(folders))).resolve()  # from the paths as given: a class folder linked elsewhere stays outside
+
 def _check_inside(root:Path, file:Path, action:str):
     "Raise unless `file` is inside the folder `root` once the links in its path are resolved"
     resolved = file.parent.resolve()/file.name  # the file itself may be a link: it is what is deleted or moved, not its target
@@ -86,7 +91,7 @@ class ImageClassifierCleaner(widgets.VBox):
     def __init__(self, learn:Learner, max_n:int=50, width:int=128):
         _check_single_label(learn.dls)
         self.learn, self.max_n, self.width = learn, max_n, width
-        self.root = Path(getattr(learn.dls, 'path', None) or '.').resolve()  # every delete and move stays inside it
+        self.root = _data_folder(learn.dls)  # every delete and move stays inside it
         self.vocab = [str(v) for v in learn.dls.vocab]
         self._interps, self.done = {}, set()  # done: the files deleted or moved already
         self.class_dropdown = widgets.Dropdown(options=self.vocab, description='Class')
