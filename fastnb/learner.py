@@ -20,10 +20,10 @@ from .data.load import DataLoader, DataLoaders
 import safetensors, safetensors.torch
 
 # %% auto #0
-__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'Callback', 'CancelFitException', 'CancelEpochException',
-           'CancelTrainException', 'CancelValidException', 'CancelBatchException', 'CancelBackwardException',
-           'CancelStepException', 'smooth', 'Recorder', 'Learner', 'GatherPredsCallback', 'ModelSummary', 'ExportError',
-           'load_learner']
+__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'MAX_MODEL_DESCRIPTION', 'Callback', 'CancelFitException',
+           'CancelEpochException', 'CancelTrainException', 'CancelValidException', 'CancelBatchException',
+           'CancelBackwardException', 'CancelStepException', 'smooth', 'Recorder', 'Learner', 'GatherPredsCallback',
+           'ModelSummary', 'ExportError', 'load_learner']
 
 # %% ../nbs/07_learner.ipynb #ba890dc2
 EVENTS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_pred', 'after_loss',
@@ -674,6 +674,8 @@ def _rebuilding(path:Path, field:str):
         raise ExportError(f"{path}: the description's {field!r} can't be used: {why}. Export the learner again "
                           "(a file edited by hand, or crafted, can't be loaded).") from None
 
+MAX_MODEL_DESCRIPTION = 10_000  # characters of JSON for the model's constructor and arguments (vision_model's take about 150)
+
 _FIELDS = {'model': dict, 'model.constructor': str, 'model.args': list, 'model.kwargs': dict, 'dls': dict}
 _OPTIONAL_FIELDS = {'dls_type': str, 'learner_type': str}
 
@@ -686,6 +688,10 @@ def _check_fields(path:Path, desc:dict):
         if not isinstance(value, kind):
             found = 'missing' if value is None else f"a {type(value).__name__}"
             raise ExportError(f"{path}: the description's {field!r} is {found}, not a {kind.__name__}. Export the learner again.")
+    n_chars = len(json.dumps(desc['model']))
+    if n_chars > MAX_MODEL_DESCRIPTION:  # a crafted list of thousands of layers would take minutes to build, even on the meta device
+        raise ExportError(f"{path}: the description's 'model' is {n_chars:,} characters long, more than the {MAX_MODEL_DESCRIPTION:,} "
+                          "allowed (`MAX_MODEL_DESCRIPTION`): a model constructor takes a few arguments. Export the learner again.")
 
 def _check_weights(path:Path, desc:dict, model:nn.Module):
     "ExportError unless the tensors in the header of `path` are the weights of `model` (built on the meta device): same names, same shapes"
