@@ -15,6 +15,7 @@ import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.foundation import L
 from fastcore.script import call_parse, Param
+from .errors import cli_errors
 from .data.external import fastnb_path, file_lock, remove_stale_temps
 
 # %% auto #0
@@ -594,6 +595,7 @@ def verify_datasets(names:list|None=None, data:str|Path|None=None) -> bool:
     return all_ok
 
 @call_parse
+@cli_errors
 def fastnb_datasets(names:Param("Datasets to prepare (default: all)", str, nargs='*', opt=False)=None,
                     data:Param("Data directory (default: fastnb's data directory)", str)=None,
                     force:Param("Rebuild even the datasets that are ready", action='store_true')=False,

@@ -20,10 +20,10 @@ from .data.load import DataLoader, DataLoaders
 import safetensors, safetensors.torch
 
 # %% auto #0
-__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'Callback', 'CancelFitException', 'CancelEpochException',
-           'CancelTrainException', 'CancelValidException', 'CancelBatchException', 'CancelBackwardException',
-           'CancelStepException', 'smooth', 'Recorder', 'Learner', 'GatherPredsCallback', 'rng_states',
-           'set_rng_states', 'ModelSummary', 'ExportError', 'load_learner']
+__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'MAX_MODEL_DESCRIPTION', 'Callback', 'CancelFitException',
+           'CancelEpochException', 'CancelTrainException', 'CancelValidException', 'CancelBatchException',
+           'CancelBackwardException', 'CancelStepException', 'smooth', 'Recorder', 'Learner', 'GatherPredsCallback',
+           'rng_states', 'set_rng_states', 'ModelSummary', 'ExportError', 'load_learner']
 
 # %% ../nbs/07_learner.ipynb #ba890dc2
 EVENTS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_pred', 'after_loss',
@@ -420,7 +420,7 @@ class Learner:
         path = self._model_file(file)
         state = {'model': self.model.state_dict()}
         if with_opt and self.opt is not None: state.update(opt=self.opt.state_dict(), training=_training_state(self))
-        _save_atomic(state, path)
+        _write_atomically(path, lambda tmp: torch.save(state, tmp))
         return path
 
     def load(self, file:str|Path, device=None, with_opt:bool=True, strict:bool=True) -> Learner:
@@ -519,7 +519,7 @@ class Learner:
         if pickle: return self._export_pickle(fname)
         desc = self.export_description()
         path = _export_path(self, fname)
-        safetensors.torch.save_model(self.model, str(path), metadata={EXPORT_FORMAT: json.dumps(desc)})
+        _write_atomically(path, lambda tmp: safetensors.torch.save_model(self.model, str(tmp), metadata={EXPORT_FORMAT: json.dumps(desc)}))
         return path
 
     def _export_pickle(self, fname) -> Path:
@@ -528,9 +528,8 @@ class Learner:
                                           "even a pickled export needs the inference pipeline.")
         state = {'format': EXPORT_FORMAT + '.pickle', 'version': EXPORT_VERSION, 'model': self.model, 'dls': dls, 'loss_func': self.loss_func}
         path = _export_path(self, fname)
-        try: torch.save(state, path)
+        try: _write_atomically(path, lambda tmp: torch.save(state, tmp))
         except (pickle_module.PicklingError, AttributeError, TypeError) as e:
-            path.unlink(missing_ok=True)
             raise ExportError(f"Even pickle can't save this learner: {e}. Lambdas and functions defined inside other functions can't be "
                               "pickled: define them at the top level of a module.") from None
         return path
@@ -566,18 +565,15 @@ def _per_item_loss(loss_func, preds, targs) -> torch.Tensor:
 import os, random, pickletools, warnings
 import numpy as np
 
-def _save_atomic(obj, path:Path):
-    "`torch.save(obj)` to a temporary file beside `path`, then rename it `path`: a save that fails part-way leaves the old file as it was"
+def _write_atomically(path:Path, write):
+    "Call `write(tmp)` on a temporary file beside `path`, flush it to disk, then rename it `path`: a write that fails part-way leaves the old file as it was"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
-        with open(tmp, 'wb') as f:
-            torch.save(obj, f)
-            f.flush(); os.fsync(f.fileno())
+        write(tmp)
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    finally: tmp.unlink(missing_ok=True)
 
 def _unreadable(path:Path, e:Exception) -> str:
     "Why `torch.load(path, weights_only=True)` failed with `e`, in words: what the file is, never torch's advice cut short"
@@ -725,9 +721,13 @@ def _trainable(params:list) -> str:
     return 'yes' if n_train == len(params) else 'no' if n_train == 0 else 'partly'
 
 # %% ../nbs/07_learner.ipynb #561f81ec
+import os
+from .serialize import short_repr
+from .errors import FastnbError
+
 EXPORT_FORMAT, EXPORT_VERSION = 'fastnb.export', 1
 
-class ExportError(Exception):
+class ExportError(FastnbError):
     "A learner can't be exported safely (some part isn't registered), or a file isn't a loadable export"
 
 _PICKLE_HINT = ("If you trust everyone who will load the file, `learn.export(fname, pickle=True)` saves it with pickle, and "
@@ -751,26 +751,40 @@ def _no_dls_json(dls):
     raise ExportError(f"the data ({type(dls).__name__}) isn't fastnb DataLoaders, so its inference pipeline can't be described")
 
 # %% ../nbs/07_learner.ipynb #a4a6b316
-def _read_export(path:Path) -> dict|None:
-    "The description in the safetensors file `path`, None if it isn't a safetensors file; errors if it isn't a fastnb export"
+def _damaged(path:Path, why:str) -> ExportError:
+    return ExportError(f"{path} is damaged ({why}): export it again (`learn.export()`), or copy it again if it came from elsewhere.")
+
+def _read_export(path:Path) -> dict:
+    "The description in the header of the safetensors file `path`; ExportError if it can't be read or isn't a fastnb export"
     try:
         with safetensors.safe_open(str(path), framework='pt') as f: metadata = f.metadata() or {}
-    except Exception: return None
+    except Exception as e: raise _damaged(path, f"its safetensors header can't be read: {e}") from None
     if EXPORT_FORMAT not in metadata:
         raise ExportError(f"{path} is a safetensors file but not a fastnb export (its header has no {EXPORT_FORMAT!r} description). If it "
                           "holds a model's weights, build the model and use `safetensors.torch.load_model(model, file)`.")
     try: desc = json.loads(metadata[EXPORT_FORMAT])
     except json.JSONDecodeError as e: raise ExportError(f"{path}: the export's description is not valid JSON ({e}).") from None
+    except RecursionError: raise ExportError(f"{path}: the export's description nests too deeply to read: fastnb never writes that (a crafted file?).") from None
     if not isinstance(desc, dict) or desc.get('format') != EXPORT_FORMAT:
         raise ExportError(f"{path}: the description doesn't say it is a {EXPORT_FORMAT} file.")
-    if desc.get('version', 0) > EXPORT_VERSION:
+    if not isinstance(desc.get('version'), int): raise ExportError(f"{path}: the description's 'version' is {desc.get('version')!r}, not a number.")
+    if desc['version'] > EXPORT_VERSION:
         raise ExportError(f"{path} was exported by a newer fastnb (format version {desc['version']}; this one reads up to {EXPORT_VERSION}): upgrade fastnb.")
     return desc
 
-def _is_pickle(path:Path) -> bool:
-    "Whether `path` looks like a `torch.save` (zip) or plain pickle file"
-    with open(path, 'rb') as f: start = f.read(2)
-    return zipfile.is_zipfile(path) or start[:1] == b'\x80'
+_PICKLE_PROTOCOLS = (b'\x80\x02', b'\x80\x03', b'\x80\x04', b'\x80\x05')  # PROTO opcode + version: how a pickle (2 and later) starts
+
+def _file_kind(path:Path) -> str:
+    "What `path` is by its content: 'safetensors', 'pickle' (plain or `torch.save`'s zip with a data.pkl), 'damaged zip' or 'unknown'"
+    with open(path, 'rb') as f: head = f.read(9)
+    if len(head) == 9 and head[8:] == b'{': return 'safetensors'  # 8 bytes of header size, then the JSON header
+    if head[:2] in _PICKLE_PROTOCOLS: return 'pickle'
+    if head[:4] != b'PK\x03\x04': return 'unknown'
+    try:
+        with zipfile.ZipFile(path) as z: names = z.namelist()
+    except (zipfile.BadZipFile, OSError): return 'damaged zip'
+    return 'pickle' if any(n == 'data.pkl' or n.endswith('/data.pkl') for n in names) else 'unknown'
+
 
 def _registered_subclass(name:str|None, base:type) -> type:
     "The registered subclass of `base` called `name` (an application's `DataLoaders` or `Learner`), else `base`"
@@ -788,14 +802,66 @@ def _build_model(desc:dict) -> nn.Module:
     constructor = MODEL_REGISTRY[name]
     return constructor(*from_dict(desc['args']), **{**from_dict(desc['kwargs']), **constructor.load_overrides})
 
+
+# %% ../nbs/07_learner.ipynb #df2efbc5
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, OverflowError, RuntimeError)
+
+@contextmanager
+def _rebuilding(path:Path, field:str):
+    "Errors raised while rebuilding the description's `field` as an ExportError that names it"
+    try: yield
+    except ExportError: raise
+    except _MALFORMED as e:
+        why = str(e.args[0] if isinstance(e, KeyError) and e.args else e)[:500].rstrip('.')
+        if isinstance(e, KeyError) and ' ' not in why: why = f"it has no {why!r}"  # a missing key, not one of our messages
+        raise ExportError(f"{path}: the description's {field!r} can't be used: {why}. Export the learner again "
+                          "(a file edited by hand, or crafted, can't be loaded).") from None
+
+MAX_MODEL_DESCRIPTION = 10_000  # characters of JSON for the model's constructor and arguments (vision_model's take about 150)
+
+_FIELDS = {'model': dict, 'model.constructor': str, 'model.args': list, 'model.kwargs': dict, 'dls': dict}
+_OPTIONAL_FIELDS = {'dls_type': str, 'learner_type': str}
+
+def _check_fields(path:Path, desc:dict):
+    "ExportError naming the first field the loader needs that is missing from `desc` or of the wrong type"
+    for field, kind in {**_FIELDS, **_OPTIONAL_FIELDS}.items():
+        value = desc
+        for key in field.split('.'): value = value.get(key) if isinstance(value, dict) else None
+        if value is None and field in _OPTIONAL_FIELDS: continue
+        if not isinstance(value, kind):
+            found = 'missing' if value is None else f"a {type(value).__name__}"
+            raise ExportError(f"{path}: the description's {field!r} is {found}, not a {kind.__name__}. Export the learner again.")
+    n_chars = len(json.dumps(desc['model']))
+    if n_chars > MAX_MODEL_DESCRIPTION:  # a crafted list of thousands of layers would take minutes to build, even on the meta device
+        raise ExportError(f"{path}: the description's 'model' is {n_chars:,} characters long, more than the {MAX_MODEL_DESCRIPTION:,} "
+                          "allowed (`MAX_MODEL_DESCRIPTION`): a model constructor takes a few arguments. Export the learner again.")
+
+def _check_weights(path:Path, desc:dict, model:nn.Module):
+    "ExportError unless the tensors in the header of `path` are the weights of `model` (built on the meta device): same names, same shapes"
+    with safetensors.safe_open(str(path), framework='pt') as f: found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    wanted = model.state_dict(keep_vars=True)
+    in_file = {id(wanted[k]) for k in found if k in wanted}  # tied weights are saved once
+    problems = [f"{k} is {tuple(v.shape)} in the description, {found[k]} in the file" for k, v in wanted.items()
+                if k in found and tuple(v.shape) != found[k]]
+    problems += [f"{k} is in the description, not in the file" for k, v in wanted.items() if k not in found and id(v) not in in_file]
+    problems += [f"{k} is in the file, not in the description" for k in found if k not in wanted]
+    if problems:
+        m = desc['model']
+        raise ExportError(f"The weights in {path} don't fit the model rebuilt by {m['constructor']} from the description's 'model' "
+                          f"(args {short_repr(m['args'], 60)}, kwargs {short_repr(m['kwargs'], 100)}), so nothing was built: "
+                          + '; '.join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else '') +
+                          ". Was the model changed after it was built, or the file edited? Export it again.")
+
 def _load_safe(path:Path, desc:dict, device) -> Learner:
-    model = _build_model(desc['model'])
-    try: safetensors.torch.load_model(model, str(path), strict=True, device=str(device))
-    except RuntimeError as e:
-        raise ExportError(f"The weights in {path} don't fit the model rebuilt by {desc['model']['constructor']} (was the model changed "
-                          f"after it was built?): {str(e)[:300]}") from None
-    dls = _registered_subclass(desc.get('dls_type'), DataLoaders).from_json(json.dumps(desc['dls']), device=device, path=path.parent)
-    return _registered_subclass(desc.get('learner_type'), Learner)(dls, model, loss_func=from_dict(desc['loss_func']), path=path.parent)
+    _check_fields(path, desc)
+    with _rebuilding(path, 'model'), torch.device('meta'): shapes_only = _build_model(desc['model'])
+    _check_weights(path, desc, shapes_only)
+    with _rebuilding(path, 'dls'):
+        dls = _registered_subclass(desc.get('dls_type'), DataLoaders).from_json(json.dumps(desc['dls']), device=device, path=path.parent)
+    with _rebuilding(path, 'loss_func'): loss_func = from_dict(desc.get('loss_func'))
+    with _rebuilding(path, 'model'): model = _build_model(desc['model'])
+    safetensors.torch.load_model(model, str(path), strict=True, device=str(device))
+    return _registered_subclass(desc.get('learner_type'), Learner)(dls, model, loss_func=loss_func, path=path.parent)
 
 def _load_pickle(path:Path, device) -> Learner:
     state = torch.load(path, map_location=device, weights_only=False)
@@ -807,13 +873,15 @@ def load_learner(fname:str|Path, device=None, unsafe_pickle:bool=False) -> Learn
     "A learner for inference from the `export` file `fname`, on `device` (default the CPU); `unsafe_pickle` allows pickled exports"
     path, device = Path(fname), torch.device(device or 'cpu')
     if not path.is_file(): raise FileNotFoundError(f"No export file at {path}: make one with `learn.export()` (it writes path/export.fnb).")
-    desc = _read_export(path)
-    if desc is not None: learn = _load_safe(path, desc, device)
-    elif _is_pickle(path):
+    kind = _file_kind(path)
+    if kind == 'safetensors': learn = _load_safe(path, _read_export(path), device)
+    elif kind == 'pickle':
         if not unsafe_pickle:
             raise ExportError(f"{path} is a pickle file, not a safe fastnb export: loading a pickle runs any code it contains. Load it only if "
                               "you made it or trust its source, with `load_learner(fname, unsafe_pickle=True)`.")
         learn = _load_pickle(path, device)
-    else: raise ExportError(f"{path} is not a fastnb export (neither a safetensors export nor a pickled one): make one with `learn.export()`.")
+    elif kind == 'damaged zip': raise _damaged(path, "a zip file that can't be read to its end")
+    else: raise ExportError(f"{path} is not a fastnb export (neither a safetensors export nor a pickled one), or is damaged "
+                            f"({path.stat().st_size} bytes): make one with `learn.export()`, or export it again.")
     learn.model.eval()
     return learn

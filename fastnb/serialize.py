@@ -12,8 +12,9 @@ from torch import nn
 from fastcore.foundation import L
 
 # %% auto #0
-__all__ = ['REGISTRY', 'MODEL_REGISTRY', 'registry_name', 'register', 'short_repr', 'init_args', 'is_registered', 'to_dict',
-           'from_dict', 'to_json', 'from_json', 'versioned', 'check_versioned', 'register_model', 'model_recipe']
+__all__ = ['REGISTRY', 'MAX_DEPTH', 'MODEL_REGISTRY', 'registry_name', 'register', 'short_repr', 'init_args', 'is_registered',
+           'to_dict', 'from_dict', 'to_json', 'from_json', 'versioned', 'check_versioned', 'register_model',
+           'model_recipe']
 
 # %% ../nbs/00b_serialize.ipynb #a272c3eb
 REGISTRY: dict[str, object] = {}
@@ -83,20 +84,36 @@ def _lookup(name:str, kind:str):
                                             f"function. Import the module that defines it before loading. Known: {sorted(REGISTRY)}")
     return REGISTRY[name]
 
-def from_dict(desc):
+MAX_DEPTH = 64  # how deeply a description may nest: deeper is refused (a crafted file), long before Python's recursion limit
+
+def _field(desc:dict, key:str, kind:type, default=None):
+    "`desc[key]` (or `default`), which must be a `kind`: a ValueError naming `key` otherwise"
+    value = desc.get(key, default)
+    if not isinstance(value, kind):
+        raise ValueError(f"{key!r} should be a {kind.__name__}, not a {type(value).__name__}, in {short_repr(desc)}")
+    return value
+
+def from_dict(desc, max_depth:int=MAX_DEPTH):
     "Rebuild an object from its `to_dict` description, creating only registered classes (no code runs from the description)"
-    if isinstance(desc, list): return [from_dict(o) for o in desc]
+    if max_depth < 0: raise ValueError(f"The description nests more than {MAX_DEPTH} levels deep: fastnb never writes that (a crafted file?).")
+    inner = functools.partial(from_dict, max_depth=max_depth - 1)
+    if isinstance(desc, list): return [inner(o) for o in desc]
     if not isinstance(desc, dict): return desc
-    if 'tensor' in desc: return torch.tensor(desc['tensor'], dtype=getattr(torch, desc['dtype']))
-    if 'path' in desc: return Path(desc['path'])
-    if 'tuple' in desc: return tuple(from_dict(o) for o in desc['tuple'])
-    if 'dict' in desc: return {k: from_dict(v) for k,v in desc['dict'].items()}
-    if 'function' in desc: return _lookup(desc['function'], 'function')
+    if 'tensor' in desc:
+        dtype = getattr(torch, str(desc.get('dtype')), None)
+        if not isinstance(dtype, torch.dtype): raise ValueError(f"{desc.get('dtype')!r} is not a torch dtype, in {short_repr(desc)}")
+        return torch.tensor(desc['tensor'], dtype=dtype)
+    if 'path' in desc: return Path(_field(desc, 'path', str))
+    if 'tuple' in desc: return tuple(inner(o) for o in _field(desc, 'tuple', list))
+    if 'dict' in desc: return {k: inner(v) for k,v in _field(desc, 'dict', dict).items()}
+    if 'function' in desc: return _lookup(_field(desc, 'function', str), 'function')
     if 'type' in desc:
-        cls = _lookup(desc['type'], 'class')
+        cls = _lookup(_field(desc, 'type', str), 'class')
         if not isinstance(cls, type): raise TypeError(f"{desc['type']!r} is registered as a function, not a class.")
-        obj = cls(**{k: from_dict(v) for k,v in desc.get('args', {}).items()})
-        for k, v in desc.get('state', {}).items(): setattr(obj, k, from_dict(v))
+        args = {k: inner(v) for k,v in _field(desc, 'args', dict, {}).items()}
+        try: obj = cls(**args)
+        except TypeError as e: raise ValueError(f"Can't make {cls.__name__} from the arguments {short_repr(args)}: {e}") from None
+        for k, v in _field(desc, 'state', dict, {}).items(): setattr(obj, k, inner(v))
         return obj
     raise ValueError(f"Not a fastnb description: {short_repr(desc)}")
 

@@ -8,6 +8,7 @@ import base64, contextlib, functools, http.server, json, os, re, shutil, subproc
 from html.parser import HTMLParser
 from pathlib import Path
 from fastcore.script import call_parse, Param
+from .errors import FastnbError, cli_errors
 from .data.external import fastnb_path, download_url, extract_archive, file_lock, url_fname, file_digest, ChecksumError
 from .nbparse import DIRECTIVE, HEADING, SKIP_FLAGS, read_nb, should_run, slide_type, headings, lesson_decks
 
@@ -133,7 +134,7 @@ def project_root(path:str|Path) -> Path|None:
     path = Path(path).resolve()
     return next((p for p in [path, *path.parents] if (p/'settings.ini').is_file()), None)
 
-class DeckError(RuntimeError):
+class DeckError(FastnbError, RuntimeError):
     "A deck that can't be run, exported or shown"
 
 @contextlib.contextmanager
@@ -410,6 +411,7 @@ def build_deck(path:str|Path, dest:str|Path, execute:bool=False, check:bool=Fals
 
 # %% ../nbs/70_slides.ipynb #3584f70c
 @call_parse
+@cli_errors
 def fastnb_slides(decks:Param("Deck notebooks or folders (default: nbs/lessons/ of this project)", str, nargs='*', opt=False)=None,
                   dest:Param("Folder for the slides (default: _docs/slides of this project)", str)=None,
                   execute:Param("Run each deck first, so the slides show outputs", action='store_true')=False,
@@ -421,13 +423,11 @@ def fastnb_slides(decks:Param("Deck notebooks or folders (default: nbs/lessons/ 
     "Export lesson decks to offline reveal.js slides (optionally run and browser-checked), or write their clean copies"
     from concurrent.futures import ThreadPoolExecutor, as_completed
     root = project_root(Path.cwd())
-    try:
-        paths = _decks(decks, root)
-        if clean:
-            for p in write_clean(paths, Path(dest) if dest else (root or Path.cwd())/'clean'): print(f"clean copy: {p}")
-            return
-        if check: find_chromium()  # before hours of running decks
-    except (DeckError, OSError, ValueError) as e: sys.exit(f"fastnb_slides: {e}")
+    paths = _decks(decks, root)
+    if clean:
+        for p in write_clean(paths, Path(dest) if dest else (root or Path.cwd())/'clean'): print(f"clean copy: {p}")
+        return
+    if check: find_chromium()  # before hours of running decks
     out = Path(dest) if dest else (root or Path.cwd())/'_docs'/'slides'
     shot = lambda p: Path(screenshots)/f'{p.stem}.png' if screenshots else None
     failed = []

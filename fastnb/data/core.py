@@ -47,7 +47,9 @@ class Datasets:
         train_items = [item_at(self.items, i) for i in self.splits[0]]
         for k, p in enumerate(self.tfms):
             try: p.setup(train_items)
-            except TransformError as e: raise TransformError(f"Setting up the {self._role(k)} pipeline {p} on the training items failed: {e}") from e
+            except TransformError as e:
+                first = '' if e.item_index is None else f" The first is item {self.splits[0][e.item_index]}: {short_repr(train_items[e.item_index])}."
+                raise TransformError(f"Setting up the {self._role(k)} pipeline {p} on the training items failed: {e}{first}") from e
         for k, p in enumerate(self.tfms):
             if any(t.check_on_valid for t in p): 
                 for i in self.splits[1]: self._encode(k, i)

@@ -7,14 +7,18 @@ from __future__ import annotations
 import numpy as np, torch
 from fastcore.foundation import L
 from ..serialize import register, init_args, short_repr
+from ..errors import FastnbError
 
 # %% auto #0
 __all__ = ['TransformError', 'Transform', 'ItemTransform', 'FuncTransform', 'Pipeline', 'Categorize', 'MultiCategorize',
            'RegressionSetup']
 
 # %% ../../nbs/01_data_transforms.ipynb #0d1b07a6
-class TransformError(Exception):
-    "Raised when a transform fails on an item: the message names the step and the item"
+class TransformError(FastnbError):
+    "Raised when a transform fails on an item: the message names the step and the item (`item_index`: the item's place, when only that is known)"
+    def __init__(self, msg:str='', item_index:int|None=None):
+        super().__init__(msg)
+        self.item_index = item_index
 
 # %% ../../nbs/01_data_transforms.ipynb #5c4c3d00
 class Transform:
@@ -131,6 +135,15 @@ class Pipeline:
     def __repr__(self): return f"Pipeline({' -> '.join(t.name for t in self.tfms)})"
 
 # %% ../../nbs/01_data_transforms.ipynb #7cf86d6c
+_FIX_NONE = "Every item needs a label (does `get_y` return None for some items?). Fix the labels, or leave those items out."
+_NONE_LABEL = f"The label is None. {_FIX_NONE}"
+
+def _check_no_none(labels):
+    "A TransformError naming how many of the training `labels` are None, and (as `item_index`) where the first is"
+    missing = [i for i, o in enumerate(labels) if o is None]
+    if missing: raise TransformError(f"{len(missing)} of the {len(labels)} training labels are None. {_FIX_NONE}",
+                                     item_index=missing[0])
+
 def _check_vocab(vocab):
     if len(set(vocab)) != len(vocab): raise ValueError(f"The vocab has duplicates: {short_repr(list(vocab))}.")
 
@@ -149,13 +162,18 @@ class Categorize(Transform):
 
     def setup(self, items):
         if self.vocab is not None: return
+        _check_no_none(items)
         labels = set(items)
         if not labels: raise ValueError("Categorize can't build a vocab: there are no training labels.")
+        if len(labels) == 1:
+            raise ValueError(f"Only one class ({short_repr(list(labels))}) in the training labels: a classifier needs at least two. Check "
+                             "the labels (`get_y`) and the splitter; if the classes are known, give them: `CategoryBlock(vocab=[...])`.")
         self.vocab = sorted(labels) if self.sort else list(dict.fromkeys(items))
 
     def encodes(self, label):
         if self._o2i is None: raise ValueError("Categorize has no vocab: give one, or call `setup` on the training labels first.")
         if isinstance(label, torch.Tensor): return label  # already an index
+        if label is None: raise ValueError(_NONE_LABEL)
         try: return torch.tensor(self._o2i[label])
         except KeyError: raise KeyError(f"Label {label!r} is not in the vocab {short_repr(list(self.vocab), 200)}, which is built "
             f"from the training split. Every label must appear in the training set: check the labels or the splitter.") from None
@@ -169,10 +187,12 @@ class MultiCategorize(Transform):
 
     def setup(self, items):
         if self.vocab is not None: return
+        _check_no_none(items)
         self.vocab = L(sorted({o for labels in items for o in labels}))
 
     def encodes(self, labels):
         if isinstance(labels, torch.Tensor): return labels
+        if labels is None: raise ValueError(_NONE_LABEL)
         if isinstance(labels, str): raise TypeError(f"MultiCategorize wants a list of labels, got the string {labels!r}: "
                                                      "split it first (e.g. `ColReader(col, label_delim=' ')`).")
         unknown = [o for o in labels if o not in self.vocab]

@@ -12,10 +12,10 @@ from ..data.transforms import Transform, ItemTransform
 from .core import PILBase, PILMask
 
 # %% auto #0
-__all__ = ['PAD_MODES', 'RESIZE_METHODS', 'imagenet_stats', 'size_hw', 'crop_box', 'resize_crop', 'resize_pad', 'Resize',
-           'random_crop_box', 'RandomResizedCrop', 'flip_mat', 'rotate_mat', 'zoom_mat', 'dihedral_mat', 'warp_mat',
-           'affine_grid', 'resample', 'AffineTransform', 'Flip', 'Rotate', 'Zoom', 'Warp', 'Dihedral', 'fixed_affine',
-           'lighting', 'Lighting', 'Brightness', 'Contrast', 'Normalize', 'aug_transforms']
+__all__ = ['PAD_MODES', 'RESIZE_METHODS', 'imagenet_stats', 'size_hw', 'check_size', 'crop_box', 'resize_crop', 'resize_pad',
+           'Resize', 'random_crop_box', 'RandomResizedCrop', 'flip_mat', 'rotate_mat', 'zoom_mat', 'dihedral_mat',
+           'warp_mat', 'affine_grid', 'resample', 'AffineTransform', 'Flip', 'Rotate', 'Zoom', 'Warp', 'Dihedral',
+           'fixed_affine', 'lighting', 'Lighting', 'Brightness', 'Contrast', 'Normalize', 'aug_transforms']
 
 # %% ../../nbs/11_vision_augment.ipynb #b649edc5
 PAD_MODES = ('reflection', 'zeros', 'border')
@@ -28,6 +28,16 @@ def size_hw(size) -> tuple[int, int]:
     if isinstance(size, (int, np.integer)): return int(size), int(size)
     h, w = size
     return int(h), int(w)
+
+def check_size(size, name:str='size'):
+    "`size` if it is an int or (height, width) of at least 1 pixel and at most PIL's `Image.MAX_IMAGE_PIXELS`; else a ValueError"
+    try: h, w = size_hw(size)
+    except (TypeError, ValueError): raise ValueError(f"{name}={size!r} should be an int or a (height, width) pair.") from None
+    limit = Image.MAX_IMAGE_PIXELS or float('inf')
+    if h < 1 or w < 1 or h * w > limit:
+        raise ValueError(f"{name}={size!r} asks for {h}x{w} images: sizes must be at least 1 and at most {limit:,} pixels "
+                         "(PIL's Image.MAX_IMAGE_PIXELS, which guards against decompression bombs).")
+    return size
 
 def _check_choice(name:str, value, choices):
     if value not in choices: raise ValueError(f"{name}={value!r} is not one of {choices}.")
@@ -82,7 +92,7 @@ class Resize(ItemTransform):
     order = 1
     def __init__(self, size, method:str='crop', pad_mode:str='reflection', resamples=_RESAMPLES):
         _check_choice('method', method, RESIZE_METHODS); _check_choice('pad_mode', pad_mode, PAD_MODES)
-        self.size, self.method, self.pad_mode, self.resamples = size, method, pad_mode, resamples
+        self.size, self.method, self.pad_mode, self.resamples = check_size(size), method, pad_mode, resamples
 
     def _resize(self, im:Image.Image, pct) -> Image.Image:
         resample = self.resamples[1] if isinstance(im, PILMask) else self.resamples[0]
@@ -112,7 +122,7 @@ class RandomResizedCrop(ItemTransform):
     order = 1
     def __init__(self, size, min_scale:float=0.08, ratio=(3/4, 4/3), max_scale:float=1.0, resamples=_RESAMPLES):
         if not 0 < min_scale <= max_scale <= 1: raise ValueError(f"Need 0 < min_scale <= max_scale <= 1, got {min_scale} and {max_scale}.")
-        self.size, self.min_scale, self.ratio, self.max_scale, self.resamples = size, min_scale, ratio, max_scale, resamples
+        self.size, self.min_scale, self.ratio, self.max_scale, self.resamples = check_size(size), min_scale, ratio, max_scale, resamples
 
     is_random = True  # False at validation (set by `before_call`): the centre crop
     def before_call(self, b, split_idx:int|None): self.is_random = split_idx != 1
@@ -228,7 +238,7 @@ class AffineTransform(ItemTransform):
     order, split_idx = 30, None
     def __init__(self, tfms=(), size=None, mode:str='bilinear', pad_mode:str='reflection'):
         _check_choice('pad_mode', pad_mode, PAD_MODES); _check_choice('mode', mode, ('bilinear', 'nearest', 'bicubic'))
-        self.tfms, self.size, self.mode, self.pad_mode = list(tfms), size, mode, pad_mode
+        self.tfms, self.size, self.mode, self.pad_mode = list(tfms), size if size is None else check_size(size), mode, pad_mode
 
     def random_mats(self, n:int, h:int, w:int) -> torch.Tensor:
         "(N,3,3) random matrices for N images of h×w (on the CPU): the product of those of `tfms`"

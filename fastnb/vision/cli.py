@@ -8,6 +8,7 @@ import sys, time, os
 from pathlib import Path
 import torch
 from fastcore.script import call_parse, Param, store_true
+from ..errors import cli_errors
 from ..torch_core import set_seed
 from ..data.load import DataLoaders
 from ..metrics import error_rate
@@ -137,6 +138,7 @@ def train(path=None, csv=None, arch:str='resnet18', epochs:int=3, size:int|None=
 
 # %% ../../nbs/17_vision_cli.ipynb #663eb37d
 @call_parse
+@cli_errors
 def fastnb_train(path:Param("Folder of images, one subfolder per class (default: the mnist_5k digits)", str)=None,
                  csv:Param("CSV file of image names (relative to its folder) and labels, instead of --path", str)=None,
                  arch:Param("torchvision architecture", str)='resnet18',
@@ -152,8 +154,7 @@ def fastnb_train(path:Param("Folder of images, one subfolder per class (default:
     "Train an image classifier, print the results table and the error rate, and export the model"
     pre = {'yes': True, 'no': False, None: None}.get(pretrained, pretrained)
     start = time.perf_counter()
-    try: learn = train(path, csv, arch, epochs, size, bs, lr, pre, out, seed, threads, cache=not no_cache)
-    except (FileNotFoundError, ValueError, PretrainedWeightsError) as e: sys.exit(f"fastnb_train: {e}")
+    learn = train(path, csv, arch, epochs, size, bs, lr, pre, out, seed, threads, cache=not no_cache)
     err = learn.recorder.metric_values[0]
     print(f"error_rate: {err:.4f} ({len(learn.dls.valid_ds)} validation images, {time.perf_counter() - start:.1f} s)")
     print(f"exported to {Path(out).resolve()}")  # returns None: a console script's return value becomes its exit status
@@ -170,9 +171,8 @@ def predict_files(model, images) -> list[tuple[str, str, float]]:
     return [(str(f), str(vocab[int(p.argmax())]), float(p.max())) for f, p in zip(images, probs)]
 
 @call_parse
+@cli_errors
 def fastnb_predict(model:Param("Exported model file (from fastnb_train or learn.export)", str),
                    images:Param("Image files", str, nargs='+')):
     "Print the predicted label and its probability for each image"
-    try: results = predict_files(model, images)
-    except (FileNotFoundError, ValueError) as e: sys.exit(f"fastnb_predict: {e}")
-    for f, label, p in results: print(f"{f}\t{label}\t{p:.4f}")
+    for f, label, p in predict_files(model, images): print(f"{f}\t{label}\t{p:.4f}")

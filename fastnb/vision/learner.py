@@ -14,6 +14,7 @@ from safetensors.torch import load_file as load_safetensors
 from ..data.transforms import Pipeline
 from ..optimizer import body_head_splitter
 from ..serialize import register_model
+from ..errors import FastnbError
 from ..learner import Learner
 from ..callback.hook import num_features_model
 from .augment import Normalize, imagenet_stats
@@ -40,7 +41,7 @@ def _arch_fn(arch):
     return fn
 
 # %% ../../nbs/13_vision_learner.ipynb #19c1e0d1
-class PretrainedWeightsError(FileNotFoundError):
+class PretrainedWeightsError(FastnbError, FileNotFoundError):
     "Pretrained weights that can't be found or read"
 
 def pretrained_file(arch) -> tuple[str, Path]:

@@ -4,13 +4,14 @@
 
 # %% ../../nbs/15_vision_widgets.ipynb #67a05da3
 from __future__ import annotations
-import io, html, shutil
+import io, os, html, shutil
 from pathlib import Path
 import torch
 import ipywidgets as widgets
 from fastcore.foundation import L
 from fastcore.basics import patch
 from ..data.core import item_at
+from ..data.transforms import MultiCategorize
 from ..learner import Learner, load_learner
 from ..interpret import Interpretation
 from .core import PILImage, OpenImage
@@ -51,6 +52,33 @@ def _check_movable(file:Path, label:str):
         raise ValueError(f"Can't move {file} to another class: its label ({label!r}) isn't its folder's name, so moving the file "
                          f"wouldn't change it. Change the label where it is defined (file name, CSV), or mark the image <Delete>.")
 
+def _check_class_name(name:str):
+    "Raise unless `name` can be a class folder: one plain name, not a path (no separator, no '..', no drive)"
+    if name in ('', '.', '..') or any(sep in name for sep in ('/', '\\', os.sep)) or Path(name).is_absolute() or Path(name).drive:
+        raise ValueError(f"Can't move files to class {name!r}: the name is a path, not a folder name, so the files could land outside "
+                         f"the data set. Fix that label where it comes from (the CSV, the labelling function), or mark the image <Delete>.")
+
+def _data_folder(dls) -> Path:
+    "The folder of a data set of image files: the deepest one holding every file of its training and validation sets (resolved)"
+    folders = {Path(item_file(ds, i)).absolute().parent for ds in (dls.train_ds, dls.valid_ds) for i in range(len(ds))}
+    return Path(os.path.commonpath(list(folders))).resolve()  # from the paths as given: a class folder linked elsewhere stays outside
+
+def _check_inside(root:Path, file:Path, action:str):
+    "Raise unless `file` is inside the folder `root` once the links in its path are resolved"
+    resolved = file.parent.resolve()/file.name  # the file itself may be a link: it is what is deleted or moved, not its target
+    if not resolved.is_relative_to(root):
+        raise ValueError(f"Can't {action}: {file} is {resolved} once links are resolved, outside the data set's folder {root}. The "
+                         "cleaner only deletes and moves files inside it.")
+
+def _check_single_label(dls):
+    "Raise if `dls` has a multi-label target: the cleaner shows one class per image"
+    ds = getattr(dls, 'valid_ds', None)
+    targets = getattr(ds, 'tfms', [])[getattr(ds, 'n_inp', 1):]
+    if any(isinstance(t, MultiCategorize) for p in targets for t in p):
+        raise ValueError("ImageClassifierCleaner works on single-label classifiers (one class per image, one folder per class); this "
+                         "learner is multi-label (MultiCategoryBlock): an image has several labels, and no folder holds them. Clean its "
+                         "labels where they are (the CSV), and delete unusable images with `verify_images` or by hand.")
+
 def _report_html(actions:list[str], error:str|None=None) -> str:
     lines = [html.escape(a) for a in actions] or ['Nothing to do: every image is marked &lt;Keep&gt;.']
     if error: lines.append(f"<b>Error:</b> {html.escape(error)}")
@@ -61,7 +89,9 @@ def _report_html(actions:list[str], error:str|None=None) -> str:
 class ImageClassifierCleaner(widgets.VBox):
     "Pick a class and a split, see its images highest loss first, mark each keep / delete / another class, then apply"
     def __init__(self, learn:Learner, max_n:int=50, width:int=128):
+        _check_single_label(learn.dls)
         self.learn, self.max_n, self.width = learn, max_n, width
+        self.root = _data_folder(learn.dls)  # every delete and move stays inside it
         self.vocab = [str(v) for v in learn.dls.vocab]
         self._interps, self.done = {}, set()  # done: the files deleted or moved already
         self.class_dropdown = widgets.Dropdown(options=self.vocab, description='Class')
@@ -107,7 +137,10 @@ class ImageClassifierCleaner(widgets.VBox):
         "Delete the files marked `<Delete>`, move those marked with a class into that class's folder; returns what was done"
         label = self.class_dropdown.value
         moves = [(self.fns[i], new) for i, new in self.change()]
-        for f, _ in moves: _check_movable(f, label)  # before anything changes
+        for f, new in moves:  # check everything before anything changes
+            _check_movable(f, label); _check_class_name(new)
+            _check_inside(self.root, f, f"move {f.name}"); _check_inside(self.root, f.parent.parent/new/f.name, f"move {f.name} to {new!r}")
+        for i in self.delete(): _check_inside(self.root, self.fns[i], f"delete {self.fns[i].name}")
         actions = []
         for i in self.delete():
             self.fns[i].unlink()
