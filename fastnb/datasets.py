@@ -15,7 +15,7 @@ import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.foundation import L
 from fastcore.script import call_parse, Param
-from .errors import cli_errors
+from .errors import FastnbError, cli_errors
 from .data.external import fastnb_path, file_lock, remove_stale_temps
 
 # %% auto #0
@@ -28,7 +28,7 @@ __all__ = ['DATASETS', 'MARKER', 'MANIFEST', 'FASHION_CLASSES', 'STAMP_CATEGORIE
            'verify_datasets', 'fastnb_datasets']
 
 # %% ../nbs/04_datasets.ipynb #f36de9fa
-class SourceNotFoundError(FileNotFoundError):
+class SourceNotFoundError(FastnbError, FileNotFoundError):
     "A dataset's source package that is neither cached, installed, nor downloadable"
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def find_source(source:Source, cache:str|Path|None=None, use_installed:bool=True
         f"(run `apt-get update` first if apt can't find it), or install it: {install}")
 
 # %% ../nbs/04_datasets.ipynb #6e3b80f9
-class DatasetBuildError(RuntimeError):
+class DatasetBuildError(FastnbError, RuntimeError):
     "A dataset whose build didn't give the expected counts"
 
 @dataclass

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_learner.ipynb #b07e6cf0
 from __future__ import annotations
-import re, time, copy, json, zipfile, pickle as pickle_module
+import re, math, time, copy, json, zipfile, pickle as pickle_module
 from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd, torch
@@ -20,7 +20,7 @@ from .data.load import DataLoader, DataLoaders
 import safetensors, safetensors.torch
 
 # %% auto #0
-__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'MAX_MODEL_DESCRIPTION', 'Callback', 'CancelFitException',
+__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'MAX_MODEL_NUMBERS', 'Callback', 'CancelFitException',
            'CancelEpochException', 'CancelTrainException', 'CancelValidException', 'CancelBatchException',
            'CancelBackwardException', 'CancelStepException', 'smooth', 'Recorder', 'Learner', 'GatherPredsCallback',
            'rng_states', 'set_rng_states', 'ModelSummary', 'ExportError', 'load_learner']
@@ -817,7 +817,13 @@ def _rebuilding(path:Path, field:str):
         raise ExportError(f"{path}: the description's {field!r} can't be used: {why}. Export the learner again "
                           "(a file edited by hand, or crafted, can't be loaded).") from None
 
-MAX_MODEL_DESCRIPTION = 10_000  # characters of JSON for the model's constructor and arguments (vision_model's take about 150)
+MAX_MODEL_NUMBERS = 1_000  # numbers in the model's constructor arguments allowed whatever the weights (vision_model's take about 10)
+
+def _n_numbers(x) -> int:
+    "How many numbers (not names) a JSON value holds"
+    if isinstance(x, dict): x = list(x.values())
+    if isinstance(x, list): return sum(map(_n_numbers, x))
+    return int(isinstance(x, (int, float)) and not isinstance(x, bool))
 
 _FIELDS = {'model': dict, 'model.constructor': str, 'model.args': list, 'model.kwargs': dict, 'dls': dict}
 _OPTIONAL_FIELDS = {'dls_type': str, 'learner_type': str}
@@ -831,10 +837,14 @@ def _check_fields(path:Path, desc:dict):
         if not isinstance(value, kind):
             found = 'missing' if value is None else f"a {type(value).__name__}"
             raise ExportError(f"{path}: the description's {field!r} is {found}, not a {kind.__name__}. Export the learner again.")
-    n_chars = len(json.dumps(desc['model']))
-    if n_chars > MAX_MODEL_DESCRIPTION:  # a crafted list of thousands of layers would take minutes to build, even on the meta device
-        raise ExportError(f"{path}: the description's 'model' is {n_chars:,} characters long, more than the {MAX_MODEL_DESCRIPTION:,} "
-                          "allowed (`MAX_MODEL_DESCRIPTION`): a model constructor takes a few arguments. Export the learner again.")
+    n, allowed = _n_numbers(desc['model']), max(MAX_MODEL_NUMBERS, _n_weights(path))
+    if n > allowed:  # a crafted list of thousands of layers would take minutes to build, even on the meta device
+        raise ExportError(f"{path}: the description's 'model' holds {n:,} numbers, more than the {allowed:,} allowed (the file's "
+                          "weights, at least `MAX_MODEL_NUMBERS`): a model constructor takes a few sizes. Export the learner again.")
+
+def _n_weights(path:Path) -> int:
+    "How many numbers the tensors in the header of `path` hold (read from the header, no tensor loaded)"
+    with safetensors.safe_open(str(path), framework='pt') as f: return sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())
 
 def _check_weights(path:Path, desc:dict, model:nn.Module):
     "ExportError unless the tensors in the header of `path` are the weights of `model` (built on the meta device): same names, same shapes"

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset as TorchDataset
 import matplotlib.pyplot as plt
 from fastcore.foundation import L
 from ..torch_core import to_cpu, eval_mode
+from ..errors import FastnbError
 from ..serialize import short_repr, register, register_model, to_dict, from_dict, versioned, check_versioned
 from ..data.load import DataLoader, DataLoaders
 from ..data.block import RandomSplitter
@@ -56,7 +57,7 @@ def make_vocab(values) -> L:
     except TypeError: pass
     return L([NA_CATEGORY] + distinct)
 
-class UnknownIdError(KeyError):
+class UnknownIdError(FastnbError, KeyError):
     "A user or item id that isn't in the training ratings (a `KeyError` whose message prints as it is)"
     def __str__(self): return str(self.args[0]) if self.args else ''
 

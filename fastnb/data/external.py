@@ -11,6 +11,7 @@ from urllib.request import Request, urlopen
 from urllib.error import URLError, HTTPError
 from urllib.parse import urlparse, unquote
 from fastprogress.fastprogress import progress_bar
+from ..errors import FastnbError
 try: import fcntl
 except ImportError: fcntl = None  # Windows: see `file_lock`
 
@@ -118,7 +119,7 @@ class URLs:
         "Where the file at `url` is kept locally, in the `kind` directory"
         return fastnb_path(kind)/url_fname(url)
 
-class UnsafeNameError(ValueError):
+class UnsafeNameError(FastnbError, ValueError):
     "A file name from outside (a URL, a header, a search result, a CSV) that is really a path"
 
 def safe_filename(name:str, source:str|None=None) -> str:
@@ -175,7 +176,7 @@ def file_lock(path:str|Path):
             else: f.seek(0); msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
 
 # %% ../../nbs/03_data_external.ipynb #986aa214
-class DownloadError(OSError):
+class DownloadError(FastnbError, OSError):
     "A download that failed: network errors, HTTP errors, or an incomplete file"
 
 class ChecksumError(DownloadError):
@@ -251,10 +252,10 @@ def download_url(url:str, dest:str|Path|None=None, show_progress:bool=True, size
 # %% ../../nbs/03_data_external.ipynb #fabac1c8
 ARCHIVE_EXTS = ('.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz', '.tar', '.zip')
 
-class UnsafeArchiveError(ValueError):
+class UnsafeArchiveError(FastnbError, ValueError):
     "An archive with a member that would be written outside the destination, or that isn't a plain file or folder"
 
-class DamagedArchiveError(ValueError):
+class DamagedArchiveError(FastnbError, ValueError):
     "An archive that can't be read to its end: cut short, corrupt, or not an archive"
 
 def archive_stem(fname:str|Path) -> str:
