@@ -121,10 +121,7 @@ def idle_threads(sample:float=0.3) -> int:
 def relaunch(nproc:int) -> int:
     "Run this command again in `nproc` processes under torchrun (data-parallel: one per GPU, or CPU processes); returns its exit status"
     from fastnb.distributed import torchrun_cmd  # a later chapter, imported only when asked for
-    args = sys.argv[1:]
-    i = next(i for i, a in enumerate(args) if a == '--nproc' or a.startswith('--nproc='))
-    del args[i:i + (2 if args[i] == '--nproc' else 1)]  # the processes don't relaunch (and torchrun would read it as its own)
-    return subprocess.run(torchrun_cmd(nproc, sys.argv[0], *args)).returncode
+    return subprocess.run(torchrun_cmd(nproc, *sys.argv)).returncode  # the processes see torchrun's WORLD_SIZE: they don't relaunch
 
 def distrib_ctx_if_launched(learn:Learner):
     "`learn.distrib_ctx()` in a process that torchrun started (see `relaunch`), else a context that does nothing"
