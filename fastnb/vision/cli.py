@@ -162,7 +162,7 @@ def fastnb_train(path:Param("Folder of images, one subfolder per class (default:
                  seed:Param("Random seed", int)=42,
                  threads:Param("CPU threads for torch (default: the idle cores)", int)=None,
                  no_cache:Param("Decode images at every epoch instead of once", store_true)=False,
-                 nproc:Param("Train in this many processes (data-parallel under torchrun: one per GPU)", int)=1):
+                 nproc:Param("Train in this many processes (data-parallel under torchrun: one per GPU), each with batches of --bs", int)=1):
     "Train an image classifier, print the results table and the error rate, and export the model"
     if nproc > 1 and 'WORLD_SIZE' not in os.environ: sys.exit(relaunch(nproc))
     pre = {'yes': True, 'no': False, None: None}.get(pretrained, pretrained)
