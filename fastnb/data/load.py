@@ -143,16 +143,20 @@ class DataLoader:
         "The `torch.utils.data.DataLoader` doing the work: per item (transforms, collation) or, for a batch-indexed dataset, per batch"
         drop_last = (self.shuffle and len(self.dataset) >= self.bs) if self.drop_last is None else self.drop_last
         pin = (self.device.type == 'cuda') if self.pin_memory is None else self.pin_memory
+        sampler = self.make_sampler()
         if self.batch_indexed:
             if len(self.after_item): raise ValueError(f"{type(self.dataset).__name__} gives whole batches, so item transforms "
                                                       f"{self.after_item} can't run on it: make them batch transforms (after_batch).")
-            rows = range(len(self.dataset))
-            sampler = RandomSampler(rows) if self.shuffle and len(rows) else SequentialSampler(rows)
             return TorchDataLoader(self.dataset, sampler=BatchSampler(sampler, self.bs, drop_last), batch_size=None,
                                    num_workers=self.num_workers, pin_memory=pin, persistent_workers=self.num_workers > 0)
         return TorchDataLoader(_TfmdItems(self.dataset, self.after_item, self.split_idx), batch_size=self.bs,
-            shuffle=self.shuffle and len(self.dataset) > 0, drop_last=drop_last, num_workers=self.num_workers, pin_memory=pin,
+            sampler=sampler, drop_last=drop_last, num_workers=self.num_workers, pin_memory=pin,
             collate_fn=_Collate(self.dataset, self.collate_fn), persistent_workers=self.num_workers > 0)
+
+    def make_sampler(self):
+        "The order of the rows in an epoch: shuffled if `shuffle`, else in order (a subclass may read a share of them)"
+        rows = range(len(self.dataset))
+        return RandomSampler(rows) if self.shuffle and len(rows) else SequentialSampler(rows)
 
     def __len__(self): return len(self.torch_loader)
     def __iter__(self):

@@ -4,7 +4,8 @@
 
 # %% ../../nbs/17_vision_cli.ipynb #8d32d7cd
 from __future__ import annotations
-import sys, time, os
+import sys, time, os, subprocess
+from contextlib import nullcontext
 from pathlib import Path
 import torch
 from fastcore.script import call_parse, Param, store_true
@@ -22,8 +23,8 @@ from .data import ImageDataLoaders
 from .learner import vision_learner, PretrainedWeightsError
 
 # %% auto #0
-__all__ = ['GRAY_MODES', 'CachedItems', 'cache_items', 'image_class', 'train_dataloaders', 'idle_cores', 'idle_threads', 'train',
-           'fastnb_train', 'predict_files', 'fastnb_predict']
+__all__ = ['GRAY_MODES', 'CachedItems', 'cache_items', 'image_class', 'train_dataloaders', 'idle_cores', 'idle_threads',
+           'relaunch', 'distrib_ctx_if_launched', 'train', 'fastnb_train', 'predict_files', 'fastnb_predict']
 
 # %% ../../nbs/17_vision_cli.ipynb #9f4a95b6
 class CachedItems:
@@ -118,10 +119,21 @@ def idle_threads(sample:float=0.3) -> int:
     else: idle = len(cpus) - (os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.)
     return max(1, min(torch.get_num_threads(), round(idle)))
 
+def relaunch(nproc:int) -> int:
+    "Run this command again in `nproc` processes under torchrun (data-parallel: one per GPU, or CPU processes); returns its exit status"
+    from fastnb.distributed import torchrun_cmd  # a later chapter, imported only when asked for
+    return subprocess.run(torchrun_cmd(nproc, *sys.argv)).returncode  # the processes see torchrun's WORLD_SIZE: they don't relaunch
+
+def distrib_ctx_if_launched(learn:Learner):
+    "`learn.distrib_ctx()` in a process that torchrun started (see `relaunch`), else a context that does nothing"
+    if 'WORLD_SIZE' not in os.environ: return nullcontext()
+    import fastnb.distributed  # adds `Learner.distrib_ctx`; a later chapter, imported only under torchrun
+    return learn.distrib_ctx()
+
 def train(path=None, csv=None, arch:str='resnet18', epochs:int=3, size:int|None=None, bs:int=64, lr:float|None=None,
           pretrained=None, out='model.fnb', seed:int=42, threads:int|None=None, cache:bool=True, silent:bool=False) -> Learner:
     "Train `arch` on class folders in `path` (or `csv`, or mnist_5k), export it to `out` (None: don't); returns the learner"
-    torch.set_num_threads(threads or idle_threads())
+    torch.set_num_threads(threads or max(1, idle_threads() // int(os.environ.get('LOCAL_WORLD_SIZE', 1))))  # shared by torchrun's processes
     set_seed(seed)
     dls = train_dataloaders(path, csv, size=size, bs=bs, seed=seed, num_workers=0 if cache else None)
     pretrained = _pick_pretrained(pretrained, path is None and csv is None, arch)
@@ -129,8 +141,9 @@ def train(path=None, csv=None, arch:str='resnet18', epochs:int=3, size:int|None=
     n_in = 1 if isinstance(dls.train_ds[0][0], PILImageBW) else 3
     learn = vision_learner(train_dls, arch, pretrained=pretrained, metrics=error_rate, n_in=n_in)
     learn.silent = silent
-    if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
-    else: learn.fit_one_cycle(epochs, lr or 1e-2)
+    with distrib_ctx_if_launched(learn):
+        if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
+        else: learn.fit_one_cycle(epochs, lr or 1e-2)
     learn.dls = dls  # the pipelines (not the cached tensors) are what an export describes
     for dl, cached in zip(dls.loaders, train_dls.loaders): dl.after_batch = cached.after_batch  # with the normalization added
     if out is not None: learn.export(Path(out).resolve())
@@ -150,11 +163,14 @@ def fastnb_train(path:Param("Folder of images, one subfolder per class (default:
                  out:Param("Where to export the model", str)='model.fnb',
                  seed:Param("Random seed", int)=42,
                  threads:Param("CPU threads for torch (default: the idle cores)", int)=None,
-                 no_cache:Param("Decode images at every epoch instead of once", store_true)=False):
+                 no_cache:Param("Decode images at every epoch instead of once", store_true)=False,
+                 nproc:Param("Train in this many processes (data-parallel under torchrun: one per GPU), each with batches of --bs", int)=1):
     "Train an image classifier, print the results table and the error rate, and export the model"
+    if nproc > 1 and 'WORLD_SIZE' not in os.environ: sys.exit(relaunch(nproc))
     pre = {'yes': True, 'no': False, None: None}.get(pretrained, pretrained)
     start = time.perf_counter()
     learn = train(path, csv, arch, epochs, size, bs, lr, pre, out, seed, threads, cache=not no_cache)
+    if int(os.environ.get('RANK', 0)) > 0: return  # under torchrun, rank 0 reports
     err = learn.recorder.metric_values[0]
     print(f"error_rate: {err:.4f} ({len(learn.dls.valid_ds)} validation images, {time.perf_counter() - start:.1f} s)")
     print(f"exported to {Path(out).resolve()}")  # returns None: a console script's return value becomes its exit status
