@@ -375,7 +375,7 @@ def predict(self:Project, data:bytes, name:str='the upload') -> tuple[str, float
     return str(label), float(probs.max())
 Project.learner, Project.interpret, Project.interpretation, Project.predict = learner, interpret, interpretation, predict
 
-# %% ../nbs/75_app.ipynb #295ba6b1
+# %% ../nbs/75_app.ipynb #c377a1f6
 from fasthtml.common import (FastHTML, HTMLResponse, RedirectResponse, FileResponse, Response, JSONResponse, UploadFile, to_xml, NotStr,
                              Html, Head, Body, Title, Meta, Style, Script, Div, Span, P, A, H1, H2, Form, Input, Button, Img, Table, Tr,
                              Th, Td, Progress, Details, Summary, Pre, Code, Select, Option, Label, Section, Ul, Li, Datalist, Small)
@@ -413,7 +413,7 @@ async function poll() {  // follow the training; reload the page when a run ends
 }
 window.addEventListener('DOMContentLoaded', () => { const m = $('#map'); if (m) { boxSelect(m); m.addEventListener('change', countSelected); } poll(); });"""
 
-def _thumb(f:str, size:int=48, **kw): return Img(src=f"/thumb?fname={quote(f)}", width=size, height=size, loading='lazy', alt=f, **kw)
+def _thumb(f:str, size:int=48, **kw): return Img(src=f"/thumb?fname={quote(f)}", width=size, height=size, alt=f, **kw)
 
 def _run_text(run:dict) -> str:
     if not run: return 'No training yet.'
