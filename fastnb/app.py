@@ -25,9 +25,9 @@ from .vision.learner import vision_learner, create_body, pretrained_file, _norm_
 from .vision.widgets import thumbnail_png, item_file, _free_name
 
 # %% auto #0
-__all__ = ['APP_DIR', 'LAYOUT_SOURCES', 'CSS', 'JS', 'LOCAL_HOSTS', 'check_label', 'atomic_write', 'Project', 'pca_2d',
-           'AppProgress', 'heatmap_png', 'image_from', 'project_part', 'map_part', 'train_part', 'inspect_part',
-           'use_part', 'page', 'make_app', 'free_port', 'app_server', 'fastnb_app']
+__all__ = ['APP_DIR', 'LAYOUT_SOURCES', 'CSS', 'JS', 'LOCAL_HOSTS', 'check_label', 'atomic_write', 'check_folder', 'Project',
+           'pca_2d', 'AppProgress', 'heatmap_png', 'image_from', 'project_part', 'map_part', 'train_part',
+           'inspect_part', 'use_part', 'page', 'make_app', 'free_port', 'app_server', 'fastnb_app']
 
 # %% ../nbs/75_app.ipynb #36b29d86
 APP_DIR = 'fastnb_app'  # the app's own files, inside the project folder
@@ -51,7 +51,13 @@ def atomic_write(path:Path, text:str):
 
 def _now() -> str: return time.strftime('%Y-%m-%d %H:%M:%S')
 
-# %% ../nbs/75_app.ipynb #7e61be76
+# %% ../nbs/75_app.ipynb #34ed22d9
+def check_folder(path) -> Path:
+    "`path` resolved, or a `FileNotFoundError` saying what to give"
+    if not Path(path).expanduser().is_dir():
+        raise FileNotFoundError(f"No folder {str(path)!r}: give the folder that holds your images (at the top or in one subfolder per class).")
+    return Path(path).expanduser().resolve()
+
 def _other_live_process(pid) -> bool:
     if not pid or pid == os.getpid(): return False
     try: os.kill(pid, 0); return True
@@ -59,14 +65,12 @@ def _other_live_process(pid) -> bool:
 
 class Project:
     "A folder of images and what the app knows about it: labels (a CSV), an undo log, a log, the last run, the model"
-    def __init__(self, path):
-        self.path = Path(path).expanduser().resolve()
-        if not self.path.is_dir():
-            raise FileNotFoundError(f"No folder {str(path)!r}: give the folder that holds your images (at the top or in one subfolder per class).")
+    def __init__(self, path, progress=None):
+        self.path = check_folder(path)
         self.dir = self.path/APP_DIR
         self.dir.mkdir(exist_ok=True)
         self._lock, self._depth, self._model, self.thread = threading.RLock(), 0, None, None
-        self.scan()
+        self.scan(progress)
         self.run = self._read_run()
 
     @contextmanager
@@ -84,10 +88,13 @@ class Project:
 
     def rel(self, f) -> str: return Path(f).relative_to(self.path).as_posix()
 
-    def scan(self):
-        "Find the images, set aside those that can't be read, and start the labels CSV from what the folder says"
+    def scan(self, progress=None, chunk:int=64):
+        "Find the images, set aside those that can't be read (calling `progress(done, total)` as it goes), start the labels CSV"
         files = [f for f in get_image_files(self.path) if APP_DIR not in f.relative_to(self.path).parts]
-        bad = set(verify_images(files, n_workers=0))
+        bad = set()
+        for i in range(0, len(files), chunk):
+            bad.update(verify_images(files[i:i + chunk]))
+            if progress: progress(min(i + chunk, len(files)), len(files))
         self.unreadable = [self.rel(f) for f in files if f in bad]
         self.files = [self.rel(f) for f in files if f not in bad]
         with self.lock():
@@ -398,7 +405,7 @@ def predict(self:Project, data:bytes, name:str='the upload') -> tuple[str, float
     label, _, probs = self.learner().predict(image_from(data, name))
     return str(label), float(probs.max())
 
-# %% ../nbs/75_app.ipynb #c377a1f6
+# %% ../nbs/75_app.ipynb #c71898cf
 from fasthtml.common import (FastHTML, HTMLResponse, RedirectResponse, FileResponse, Response, JSONResponse, UploadFile, to_xml, NotStr,
                              Html, Head, Body, Title, Meta, Style, Script, Div, Span, P, A, H1, H2, Form, Input, Button, Img, Table, Tr,
                              Th, Td, Progress, Details, Summary, Pre, Code, Select, Option, Label, Section, Ul, Li, Datalist, Small)
@@ -443,16 +450,23 @@ def _run_text(run:dict) -> str:
     if run['state'] == 'running': return f"Training {run['arch']} on {run['n_images']} images: {run['done']}/{run['total'] or '?'} batches"
     return f"Last run ({run.get('finished', run['started'])}): {run['state']}. {run['message']}"
 
-def _status(run:dict) -> dict:
-    "What the page's progress loop reads"
+def _status(run:dict, opening:dict|None=None) -> dict:
+    "What the page's progress loop reads: the folder being opened, else the project's last run"
+    if opening and opening['state'] == 'running':
+        text = f"Opening {opening['folder']}: " + (opening['text'] or f"{opening['done']}/{opening['total'] or '?'} images checked")
+        return dict(key='opening', state='running', done=opening['done'], total=opening['total'], losses=[], text=text)
     return dict(key=f"{run.get('id')}:{run.get('state')}", state=run.get('state', 'none'), done=run.get('done', 0), total=run.get('total'),
                 losses=run.get('losses', [])[-500:], text=_run_text(run))
 
-# %% ../nbs/75_app.ipynb #6ae81a11
-def project_part(p:Project|None):
-    "1. The folder: open another, add images, what is in it"
-    opener = Form(Input(name='folder', value=str(p.path) if p else '', size=60, placeholder='/path/to/your/photos', id='folder'),
-                  Button('Open folder', id='open-button'), method='post', action='/open')
+# %% ../nbs/75_app.ipynb #9e8373b8
+def project_part(p:Project|None, opening:dict|None=None):
+    "1. The folder: open another (with a progress bar while its images are checked), add images, what is in it"
+    opener = Form(Input(name='folder', value=opening['folder'] if opening else str(p.path) if p else '', size=60,
+                        placeholder='/path/to/your/photos', id='folder'), Button('Open folder', id='open-button'), method='post', action='/open')
+    if opening:
+        st = _status({}, opening)
+        return Section(H2('1. Project'), opener, Div(Progress(value=0, max=1, id='progress'), ' ', Span(st['text'], id='run-message'),
+                                                     Div(id='loss-plot'), id='status', data_key=st['key']))
     if p is None: return Section(H2('1. Project'), P('Type the folder that holds your photos:'), opener)
     labels = p.read_labels()
     counts = pd.Series(list(labels.values()), dtype=str).value_counts()
@@ -492,7 +506,7 @@ def train_part(p:Project, epochs:int=3):
                    Div(Progress(value=st['done'] / st['total'] if st['total'] else 0, max=1, id='progress'), ' ', Span(st['text'], id='run-message'),
                        Div(id='loss-plot'), id='status', data_key=st['key']))
 
-# %% ../nbs/75_app.ipynb #047c0663
+# %% ../nbs/75_app.ipynb #f11bd0db
 def _card(p:Project, d:dict, caption:str, vocab:list):
     "An image (with its heatmap if it has one) with a caption, a relabel menu and a delete button"
     fname = Input(type='hidden', name='fname', value=d['fname'])
@@ -533,15 +547,17 @@ def use_part(p:Project, prediction=None):
                      A('Download the labels (labels.csv)', href='/download/labels.csv', id='download-labels')),
                    P('In a notebook, the model works in two lines (after the import):'), Pre(Code(code)))
 
-def page(p:Project|None, msg:str='', error:str='', prediction=None, train_epochs:int=3) -> str:
-    "The whole page, as HTML"
-    parts = [project_part(p)]
-    if p is not None: parts += [map_part(p), train_part(p, train_epochs), inspect_part(p), use_part(p, prediction)]
+def page(p:Project|None, msg:str='', error:str='', prediction=None, train_epochs:int=3, opening:dict|None=None) -> str:
+    "The whole page, as HTML (only the progress of opening while a folder is being opened)"
+    if opening and opening['state'] == 'running': parts = [project_part(None, opening)]
+    else:
+        parts = [project_part(p)]
+        if p is not None: parts += [map_part(p), train_part(p, train_epochs), inspect_part(p), use_part(p, prediction)]
     note = Div(error, cls='error', id='error') if error else Div(msg, cls='msg', id='message') if msg else ''
     return to_xml(Html(Head(Meta(charset='utf-8'), Title('fastnb_app'), Style(CSS), Script(NotStr(JS))),
                        Body(H1('fastnb_app'), note, *parts)))
 
-# %% ../nbs/75_app.ipynb #2f79382d
+# %% ../nbs/75_app.ipynb #fb82d70d
 @patch
 def add_images(self:Project, uploads) -> list[str]:
     "Save the uploaded images `uploads` ((file name, bytes) pairs) at the top of the project; returns their names there"
@@ -569,8 +585,25 @@ def _same_origin(req):
 def make_app(folder=None, **train_kw) -> FastHTML:
     "The web app on the project in `folder` (or none yet: the page asks for one); `train_kw` go to `Project.train`"
     app = FastHTML(default_hdrs=False, sess_cls=None, secret_key='no sessions', before=_same_origin)
-    state = dict(project=Project(folder) if folder is not None else None, thumbs={})
+    state = dict(project=None, opening=None, thumbs={})
     epochs = train_kw.pop('epochs', 3)
+    def start_open(folder) -> Path:
+        "Open `folder` in a thread (checking its images, drawing its map); the page shows the progress"
+        path = check_folder(folder)
+        if state['opening'] and state['opening']['state'] == 'running': raise RuntimeError("A folder is being opened already: wait for it.")
+        if state['project'] is not None and state['project'].is_training:
+            raise RuntimeError("A training is running in this project: wait for it, or cancel it, before opening another folder.")
+        opening = state['opening'] = dict(folder=str(path), done=0, total=None, state='running', text='')
+        def work():
+            try:
+                p = Project(path, progress=lambda done, total: opening.update(done=done, total=total))
+                opening['text'] = 'drawing the map'
+                p.layout()
+                state['project'], opening['state'] = p, 'done'
+            except Exception as e: opening.update(state='failed', message=f"Couldn't open {path}: {type(e).__name__}: {e}")
+        threading.Thread(target=work, daemon=True).start()
+        return path
+    if folder is not None: start_open(folder)
     def project() -> Project:
         if state['project'] is None: raise ValueError("Open a folder first.")
         return state['project']
@@ -582,11 +615,12 @@ def make_app(folder=None, **train_kw) -> FastHTML:
         return RedirectResponse('/?msg=' + quote(msg(result) if callable(msg) else msg), status_code=303)
 
     @app.get('/')
-    def index(msg:str=''): return HTMLResponse(page(state['project'], msg=msg, train_epochs=epochs))
+    def index(msg:str=''):
+        error = ''
+        if state['opening'] and state['opening']['state'] == 'failed': error, state['opening'] = state['opening']['message'], None
+        return HTMLResponse(page(state['project'], msg=msg, error=error, train_epochs=epochs, opening=state['opening']))
     @app.post('/open')
-    def open_folder(folder:str=''):
-        def opened(): state['project'] = Project(folder); return state['project']
-        return act(opened, lambda p: f"Opened {p.path}: {len(p.files)} images.")
+    def open_folder(folder:str=''): return act(lambda: start_open(folder), lambda path: f"Opened {path}.")
     @app.post('/label')
     def label_(label:str='', fname:list[str]=None):
         return act(lambda: project().label(fname or [], label), lambda n: f"Labelled {n} image(s) {label.strip()!r}.")
@@ -601,7 +635,7 @@ def make_app(folder=None, **train_kw) -> FastHTML:
     @app.post('/layout')
     def layout_(): return act(lambda: project().layout(recompute=True), lambda lay: f"Map redrawn from {LAYOUT_SOURCES[lay['source']]}.")
     @app.get('/status')
-    def status(): return JSONResponse(_status(state['project'].run if state['project'] else {}))
+    def status(): return JSONResponse(_status(state['project'].run if state['project'] else {}, state['opening']))
     @app.get('/thumb')
     def thumb(fname:str=''):
         try: f = project().path/project().check_file(fname)
