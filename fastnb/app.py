@@ -665,7 +665,7 @@ def make_app(folder=None, **train_kw) -> FastHTML:
         return FileResponse(files[name], filename=name)
     return app
 
-# %% ../nbs/75_app.ipynb #d76072bc
+# %% ../nbs/75_app.ipynb #b73ecb8f
 LOCAL_HOSTS = ('127.0.0.1', 'localhost', '::1')
 
 def free_port(host:str='127.0.0.1') -> int:
@@ -688,7 +688,7 @@ def app_server(folder=None, port:int=0, host:str='127.0.0.1', allow_remote:bool=
     return server, f"http://{host}:{port}/"
 
 @call_parse
-def fastnb_app(folder:Param("Folder of images to open (or open one from the page)", str)=None,
+def fastnb_app(folder:Param("Folder of images to open (or open one from the page)", str, opt=False, nargs="?")=None,
                port:Param("Port (default: a free one)", int)=0,
                host:Param("Address to serve on: 127.0.0.1 (this machine only) unless --allow_remote", str)='127.0.0.1',
                allow_remote:Param("Allow another --host: anyone reaching it can change your images", store_true)=False):
