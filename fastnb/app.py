@@ -29,7 +29,7 @@ __all__ = ['APP_DIR', 'LAYOUT_SOURCES', 'CSS', 'JS', 'LOCAL_HOSTS', 'check_label
            'pca_2d', 'AppProgress', 'heatmap_png', 'image_from', 'project_part', 'map_part', 'train_part',
            'inspect_part', 'use_part', 'page', 'make_app', 'free_port', 'app_server', 'fastnb_app']
 
-# %% ../nbs/75_app.ipynb #36b29d86
+# %% ../nbs/75_app.ipynb #182b22ef
 APP_DIR = 'fastnb_app'  # the app's own files, inside the project folder
 
 def check_label(label) -> str:
@@ -39,7 +39,8 @@ def check_label(label) -> str:
     if '/' in label or '\\' in label:
         fixed = re.sub(r'[/\\]+', '-', label)
         raise ValueError(f"The label {label!r} has a path separator ('/' or '\\'): labels become folder names; use e.g. {fixed!r}.")
-    if label in ('.', '..') or any(ord(c) < 32 for c in label) or len(label) > 100:
+    if label.startswith('.'): raise ValueError(f"The label {label!r} starts with '.', which would make its folder hidden: drop the dot.")
+    if any(ord(c) < 32 for c in label) or len(label) > 100:
         raise ValueError(f"The label {label!r} can't be a folder name: use letters, digits, spaces, '-' or '_' (at most 100 characters).")
     return label
 
@@ -138,7 +139,7 @@ class Project:
 
     def __repr__(self): return f"Project({str(self.path)!r}: {len(self.files)} images, {len(self.read_labels())} labelled)"
 
-# %% ../nbs/75_app.ipynb #d0aabdbc
+# %% ../nbs/75_app.ipynb #9d887a77
 @patch
 def check_file(self:Project, f:str) -> str:
     "`f` if it names an image of this project, else a `ValueError`"
@@ -191,9 +192,10 @@ def undo(self:Project) -> str|None:
         if not hist: return None
         last, labels = hist.pop(), self.read_labels()
         if last['action'] == 'delete':
-            shutil.move(self.path/last['trash'], self.path/last['file'])
-            self.files = sorted(self.files + [last['file']])
-            if last['label']: labels[last['file']] = last['label']
+            back = _free_name(self.path/last['file'])  # its old name, unless an image took it meanwhile
+            shutil.move(self.path/last['trash'], back)
+            self.files = sorted(self.files + [self.rel(back)])
+            if last['label']: labels[self.rel(back)] = last['label']
             done = f"deleting {last['file']}"
         else:
             for f, l in last['before'].items():
@@ -405,7 +407,9 @@ def predict(self:Project, data:bytes, name:str='the upload') -> tuple[str, float
     label, _, probs = self.learner().predict(image_from(data, name))
     return str(label), float(probs.max())
 
-# %% ../nbs/75_app.ipynb #c71898cf
+# %% ../nbs/75_app.ipynb #73e0094a
+try: import fasthtml
+except ImportError: raise ImportError("fastnb_app needs FastHTML and uvicorn: pip install 'fastnb[app]' (or python-fasthtml uvicorn).") from None
 from fasthtml.common import (FastHTML, HTMLResponse, RedirectResponse, FileResponse, Response, JSONResponse, UploadFile, to_xml, NotStr,
                              Html, Head, Body, Title, Meta, Style, Script, Div, Span, P, A, H1, H2, Form, Input, Button, Img, Table, Tr,
                              Th, Td, Progress, Details, Summary, Pre, Code, Select, Option, Label, Section, Ul, Li, Datalist, Small)
