@@ -344,7 +344,7 @@ def _train(self:Project, labels:dict, epochs:int, arch:str, size:int, bs:int, se
         atomic_write(self.dir/'run.json', json.dumps(run))
         self.log(f"run {run['id']} {run['state']}: {run['message']}")
 
-# %% ../nbs/75_app.ipynb #a0c7f905
+# %% ../nbs/75_app.ipynb #832f4b8c
 @patch
 def learner(self:Project):
     "The project's exported model (loaded again only when the file changes)"
@@ -380,12 +380,13 @@ def interpret(self:Project, learn, labels:dict, links:dict, k:int=12) -> dict:
     shutil.rmtree(self.dir/'heatmaps', ignore_errors=True)
     (self.dir/'heatmaps').mkdir()
     for d in top: (self.dir/'heatmaps'/d['heatmap']).write_bytes(heatmap_png(learn, self.path/d['fname']))
-    pool = [f for f in self.files if f not in labels] or valid
+    unlabelled = [f for f in self.files if f not in labels]
+    pool = unlabelled or valid
     probs, _ = learn.get_preds(dl=learn.dls.test_dl([self.path/f for f in pool], num_workers=0))
     sure, order = probs.max(1).values.sort()
     least = [dict(fname=pool[i], pred=vocab[int(probs[i].argmax())], prob=float(p)) for p, i in zip(sure[:k].tolist(), order[:k].tolist())]
     result = dict(vocab=vocab, confusion=cm.tolist(), error_rate=float(1 - np.trace(cm) / cm.sum()), n_valid=len(valid),
-                  top_losses=top, least_sure=least, least_sure_of='unlabelled' if len(pool) < len(self.files) or not valid else 'held out')
+                  top_losses=top, least_sure=least, least_sure_of='unlabelled' if unlabelled else 'held out')
     atomic_write(self.dir/'interpretation.json', json.dumps(result, indent=1))
     return result
 
