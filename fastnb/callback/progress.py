@@ -110,7 +110,7 @@ class ProgressCallback(Callback):
         elif self.show_table: display(HTML(results_html(self.table)))
         self.active = False
 
-if ProgressCallback not in DEFAULT_CBS: DEFAULT_CBS.append(ProgressCallback)
+DEFAULT_CBS[:] = [cb for cb in DEFAULT_CBS if cb.__name__ != 'ProgressCallback'] + [ProgressCallback]  # once, even when defined again
 
 # %% ../../nbs/09_callback_progress.ipynb #fe91bedc
 @patch
