@@ -14,13 +14,12 @@ from .nbparse import DIRECTIVE, HEADING, SKIP_FLAGS, read_nb, should_run, slide_
 
 # %% auto #0
 __all__ = ['NPM_REGISTRY', 'NPM_REGISTRY_ENV_VAR', 'NPM_PACKAGES', 'ASSET_FILES', 'REMOTE_IMPORT', 'SLIDE_TYPES', 'TEMPLATE_NAME',
-           'TEMPLATE', 'CHROMIUM_NAMES', 'CHROMIUM_ENV_VAR', 'CHROMIUM_ARGS', 'ERROR_LINE', 'NAN', 'MEASURE_SLIDES',
-           'NOTEBOOK_PANEL', 'PRESENT_LEAVES', 'npm_tarball_url', 'check_integrity', 'npm_cache', 'fetch_npm_package',
-           'copy_assets', 'count_slides', 'new_deck', 'project_root', 'DeckError', 'kernel_env', 'execute_deck',
-           'deck_title', 'slides_html', 'nbformat_node', 'export_deck', 'find_chromium', 'serve_folder', 'open_browser',
-           'in_browser', 'RenderedDeck', 'image_spread', 'remote_assets', 'DeckCheckError', 'check_deck',
-           'clean_notebook', 'write_clean', 'jupyter_lab', 'check_rise', 'present_with_rise', 'build_deck',
-           'fastnb_slides']
+           'TEMPLATE', 'CHROMIUM_NAMES', 'CHROMIUM_ENV_VAR', 'CHROMIUM_ARGS', 'ERROR_LINE', 'npm_tarball_url',
+           'check_integrity', 'npm_cache', 'fetch_npm_package', 'copy_assets', 'count_slides', 'new_deck',
+           'project_root', 'DeckError', 'kernel_env', 'execute_deck', 'deck_title', 'slides_html', 'nbformat_node',
+           'export_deck', 'find_chromium', 'serve_folder', 'open_browser', 'in_browser', 'RenderedDeck', 'image_spread',
+           'remote_assets', 'DeckCheckError', 'check_deck', 'clean_notebook', 'write_clean', 'jupyter_lab',
+           'check_rise', 'present_with_rise', 'build_deck', 'fastnb_slides']
 
 # %% ../nbs/70_slides.ipynb #d992d4da
 NPM_REGISTRY = 'https://registry.npmjs.org'
@@ -307,12 +306,12 @@ def remote_assets(html:str) -> list:
     "The `src`/`href` of scripts, stylesheets and images in `html` that point at the web"
     return re.findall(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)\s*=\s*["\']((?:https?:)?//[^"\']+)', html, re.I)
 
-NAN = re.compile(r'(?<![A-Za-z_])nan(?![A-Za-z_])')  # as pandas and Python print a missing number
+_NAN = re.compile(r'(?<![A-Za-z_])nan(?![A-Za-z_])')  # as pandas and Python print a missing number
 
 class DeckCheckError(DeckError):
     "A deck that a browser doesn't show right"
 
-MEASURE_SLIDES = """() => {
+_MEASURE_SLIDES = """() => {
   const Reveal = require(Object.keys(requirejs.s.contexts._.defined).find(k => /dist\\/reveal\\.js$/.test(k)));  // loaded by require.js
   const heights = [];
   document.querySelectorAll('.reveal .slides > section').forEach((slide, h) => {
@@ -334,7 +333,7 @@ def _look_at_deck(page, url:str, png:Path, timeout:float) -> dict:
     page.wait_for_timeout(300)  # fonts and MathJax settle
     dom = page.content()
     page.screenshot(path=str(png))
-    return {'dom': dom, **page.evaluate(MEASURE_SLIDES)}
+    return {'dom': dom, **page.evaluate(_MEASURE_SLIDES)}
 
 def check_deck(html_path:str|Path, n_slides:int|None=None, title:str|None=None, screenshot:str|Path|None=None,
                timeout:float=20, min_spread:float=2.) -> dict:
@@ -355,7 +354,7 @@ def check_deck(html_path:str|Path, n_slides:int|None=None, title:str|None=None, 
     elif title and title not in ' '.join(seen.slides[0].split()): problems.append(f"the first slide doesn't show the title {title!r}")
     if spread < min_spread: problems.append(f"the first slide looks blank (grey-level spread {spread:.1f} < {min_spread})")
     problems += [f"shows a Python error: {e}" for e in seen.errors] + [f"shows a traceback: {t}" for t in seen.tracebacks]
-    problems += [f"slide {i+1} ({_gist(s)}) shows nan" for i, s in enumerate(seen.slides) if NAN.search(s)]
+    problems += [f"slide {i+1} ({_gist(s)}) shows nan" for i, s in enumerate(seen.slides) if _NAN.search(s)]
     if got.get('bars'): problems.append(f"shows {got['bars']} progress bar(s): run decks with FASTNB_PROGRESS=final (fastnb_slides --execute does)")
     tables = [text for _, text in got.get('tables', [])]
     if n_empty := sum(n == 0 for n, _ in got.get('tables', [])): problems.append(f"shows {n_empty} empty results table(s) (a header, no rows)")
@@ -440,8 +439,8 @@ def check_rise(notebook:str|Path='lessons/07_what_now.ipynb', root:str|Path='.',
             'notebook_found': model.get('type') == 'notebook', 'rise_metadata': rise_meta}
 
 # %% ../nbs/70_slides.ipynb #94464623
-NOTEBOOK_PANEL = "[...window.jupyterapp.shell.widgets('main')].find(w => w.content?.widgets && w.sessionContext)"
-PRESENT_LEAVES = "[...document.querySelectorAll('.reveal .slides section.present')].filter(s => !s.querySelector('section')).map(s => s.innerText)"
+_NOTEBOOK_PANEL = "[...window.jupyterapp.shell.widgets('main')].find(w => w.content?.widgets && w.sessionContext)"
+_PRESENT_LEAVES = "[...document.querySelectorAll('.reveal .slides section.present')].filter(s => !s.querySelector('section')).map(s => s.innerText)"
 
 def _slide_headings(nb) -> list:
     "The first heading of each slide of deck `nb` (None for a slide without one)"
@@ -465,12 +464,12 @@ def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
     "Drive JupyterLab in `page` as a teacher presenting deck `name` with RISE; return what was seen"
     ms, seen = timeout * 1000, {}
     page.goto(f'{base}/lab/tree/{name}?token={token}')
-    page.wait_for_function(f"() => {{ if (!window.jupyterapp) return false; const k = {NOTEBOOK_PANEL}?.sessionContext?.session?.kernel; return k && k.status === 'idle' }}", timeout=ms)
-    page.evaluate(f"async () => {{ const w = {NOTEBOOK_PANEL}; window.jupyterapp.shell.activateById(w.id); w.content.activeCellIndex = {run_at};"
+    page.wait_for_function(f"() => {{ if (!window.jupyterapp) return false; const k = {_NOTEBOOK_PANEL}?.sessionContext?.session?.kernel; return k && k.status === 'idle' }}", timeout=ms)
+    page.evaluate(f"async () => {{ const w = {_NOTEBOOK_PANEL}; window.jupyterapp.shell.activateById(w.id); w.content.activeCellIndex = {run_at};"
                   "await window.jupyterapp.commands.execute('notebook:run-all-above'); }")
-    page.wait_for_function(f"() => {{ const w = {NOTEBOOK_PANEL}; return w.content.widgets.slice(0, {run_at}).every(c => c.model.type !== 'code' "
+    page.wait_for_function(f"() => {{ const w = {_NOTEBOOK_PANEL}; return w.content.widgets.slice(0, {run_at}).every(c => c.model.type !== 'code' "
                            "|| c.model.executionCount !== null) && w.sessionContext.session.kernel.status === 'idle' }", timeout=ms)
-    errors = page.evaluate(f"{NOTEBOOK_PANEL}.content.widgets.slice(0, {run_at}).flatMap((c, i) => c.model.type === 'code' && "
+    errors = page.evaluate(f"{_NOTEBOOK_PANEL}.content.widgets.slice(0, {run_at}).flatMap((c, i) => c.model.type === 'code' && "
                            "c.model.outputs.toJSON().some(o => o.output_type === 'error') ? [i] : [])")
     if errors: raise DeckError(f"{name}: cell {errors[0]} failed when run in JupyterLab")
     page.click('.jp-Notebook .jp-Cell >> nth=0'); page.keyboard.press('Escape')  # command mode, as after a click on a cell
@@ -478,18 +477,18 @@ def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
     iframe = page.wait_for_selector('.jp-IFrame iframe', timeout=ms)
     frame = iframe.content_frame()
     frame.wait_for_selector('.reveal.ready', timeout=ms)
-    frame.wait_for_function(f"() => {PRESENT_LEAVES}.length > 0", timeout=ms)
+    frame.wait_for_function(f"() => {_PRESENT_LEAVES}.length > 0", timeout=ms)
     full = _toggle_full_screen(page, frame, True)  # as a teacher would; else the screenshots show the preview panel alone
     shoot = lambda png: (page if full else iframe).screenshot(path=str(png))
-    seen['slide_1'] = frame.evaluate(PRESENT_LEAVES)
+    seen['slide_1'] = frame.evaluate(_PRESENT_LEAVES)
     if shots: shoot(shots[0])
     frame.locator('.reveal').click(position={'x': 5, 'y': 5})  # the keys go to the slideshow
     page.keyboard.press('ArrowRight'); page.wait_for_timeout(500)
-    seen['slide_2'] = frame.evaluate(PRESENT_LEAVES)
+    seen['slide_2'] = frame.evaluate(_PRESENT_LEAVES)
     seen['slide_2_index'] = frame.evaluate("[...document.querySelectorAll('.reveal .slides > section')].findIndex(s => s.classList.contains('present'))")
     if shots: shoot(shots[1])
     for _ in range(200):  # on, through fragments and subslides, to the cell to demonstrate
-        if first_line in ' '.join(frame.evaluate(PRESENT_LEAVES)): break
+        if first_line in ' '.join(frame.evaluate(_PRESENT_LEAVES)): break
         page.keyboard.press('Space'); page.wait_for_timeout(200)
     cell = frame.locator('.jp-Cell', has_text=first_line)
     prompt = lambda: cell.locator('.jp-InputPrompt').inner_text().strip()
@@ -502,13 +501,13 @@ def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
         if prompt() != before: break
     if not cell.locator('.jp-OutputArea-output').count():
         raise DeckCheckError(f"{name} with RISE: the cell `{first_line}` run in the slideshow showed no output in {timeout} s (its prompt: "
-                             f"{prompt()}); the slide shows {_gist(' '.join(frame.evaluate(PRESENT_LEAVES)), 300)}")
+                             f"{prompt()}); the slide shows {_gist(' '.join(frame.evaluate(_PRESENT_LEAVES)), 300)}")
     seen['output'], seen['prompts'] = cell.locator('.jp-OutputArea-output').first.inner_text(), (before, prompt())
     if full and _toggle_full_screen(page, frame, False): raise DeckError("RISE's full screen didn't end")  # leave: full screen off,
     page.evaluate("async () => { const w = [...window.jupyterapp.shell.widgets('main')].find(w => w.node.querySelector('.jp-IFrame iframe'));"
                   "window.jupyterapp.shell.activateById(w.id); await window.jupyterapp.commands.execute('application:close'); }")  # then its tab closed
     page.wait_for_selector('.jp-IFrame iframe', state='detached', timeout=ms)
-    seen['back'] = page.evaluate(f"(() => {{ const w = window.jupyterapp.shell.currentWidget; return w === {NOTEBOOK_PANEL} && w.isVisible ? w.content.widgets.length : 0 }})()")
+    seen['back'] = page.evaluate(f"(() => {{ const w = window.jupyterapp.shell.currentWidget; return w === {_NOTEBOOK_PANEL} && w.isVisible ? w.content.widgets.length : 0 }})()")
     return seen
 
 def present_with_rise(deck:str|Path, cell:str, screenshots:str|Path|None=None, timeout:float=60) -> dict:
@@ -554,7 +553,8 @@ def build_deck(path:str|Path, dest:str|Path, execute:bool=False, check:bool=Fals
     if check:
         nb = nbformat_node(read_nb(path))
         res = check_deck(html, count_slides(nb), deck_title(nb, None), screenshot=screenshot)
-        done += f"; browser check passed: {res['n_slides']} slides, first slide spread {res['spread']}, {res['seconds']} s"
+        done += (f"; browser check passed: {res['n_slides']} slides (the tallest {max(res['heights'])} px of a {res['frame']} px frame), "
+                 f"{res['n_tables']} results table(s), first slide spread {res['spread']}, {res['seconds']} s")
     return done
 
 # %% ../nbs/70_slides.ipynb #3584f70c
