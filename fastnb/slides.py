@@ -5,6 +5,7 @@
 # %% ../nbs/70_slides.ipynb #3a193aea
 from __future__ import annotations
 import base64, contextlib, functools, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading, time
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 from fastcore.script import call_parse, Param
@@ -14,11 +15,12 @@ from .nbparse import DIRECTIVE, HEADING, SKIP_FLAGS, read_nb, should_run, slide_
 
 # %% auto #0
 __all__ = ['NPM_REGISTRY', 'NPM_REGISTRY_ENV_VAR', 'NPM_PACKAGES', 'ASSET_FILES', 'REMOTE_IMPORT', 'SLIDE_TYPES', 'TEMPLATE_NAME',
-           'TEMPLATE', 'CHROMIUM_NAMES', 'CHROMIUM_ENV_VAR', 'ERROR_LINE', 'npm_tarball_url', 'check_integrity',
-           'npm_cache', 'fetch_npm_package', 'copy_assets', 'count_slides', 'new_deck', 'project_root', 'DeckError',
-           'execute_deck', 'deck_title', 'slides_html', 'nbformat_node', 'export_deck', 'find_chromium', 'serve_folder',
-           'run_chromium', 'RenderedDeck', 'image_spread', 'remote_assets', 'DeckCheckError', 'check_deck',
-           'clean_notebook', 'write_clean', 'check_rise', 'build_deck', 'fastnb_slides']
+           'TEMPLATE', 'CHROMIUM_NAMES', 'CHROMIUM_ENV_VAR', 'CHROMIUM_ARGS', 'ERROR_LINE', 'npm_tarball_url',
+           'check_integrity', 'npm_cache', 'fetch_npm_package', 'copy_assets', 'count_slides', 'new_deck',
+           'project_root', 'DeckError', 'kernel_env', 'execute_deck', 'deck_title', 'slides_html', 'nbformat_node',
+           'export_deck', 'find_chromium', 'serve_folder', 'open_browser', 'in_browser', 'RenderedDeck', 'image_spread',
+           'remote_assets', 'DeckCheckError', 'check_deck', 'clean_notebook', 'write_clean', 'jupyter_lab',
+           'check_rise', 'present_with_rise', 'build_deck', 'fastnb_slides']
 
 # %% ../nbs/70_slides.ipynb #d992d4da
 NPM_REGISTRY = 'https://registry.npmjs.org'
@@ -137,15 +139,11 @@ def project_root(path:str|Path) -> Path|None:
 class DeckError(FastnbError, RuntimeError):
     "A deck that can't be run, exported or shown"
 
-@contextlib.contextmanager
-def _env_path_first(var:str, folder:Path|None):
-    "Put `folder` first on the path-like environment variable `var` while in the block"
-    old = os.environ.get(var)
-    if folder is not None: os.environ[var] = os.pathsep.join([str(folder)] + ([old] if old else []))
-    try: yield
-    finally:
-        if old is None: os.environ.pop(var, None)
-        else: os.environ[var] = old
+def kernel_env(path:str|Path, progress:str='final') -> dict:
+    "The environment a deck at `path` runs in: its project first on `PYTHONPATH`, training progress shown as `progress`"
+    env = {**os.environ, 'FASTNB_PROGRESS': progress}
+    if (root := project_root(path)) is not None: env['PYTHONPATH'] = os.pathsep.join([str(root)] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
+    return env
 
 # %% ../nbs/70_slides.ipynb #848462e4
 def _first_line(source:str) -> str:
@@ -158,7 +156,7 @@ def execute_deck(nb, path:str|Path, timeout:int=600, kernel_name:str='python3', 
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     path = Path(path)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources={'metadata': {'path': str(path.parent.resolve())}})
-    with _env_path_first('PYTHONPATH', project_root(path)), client.setup_kernel():
+    with client.setup_kernel(env=kernel_env(path)):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
             if not should_run(cell, skip_flags): continue
@@ -237,17 +235,27 @@ def serve_folder(folder:str|Path):
     try: yield f'http://127.0.0.1:{httpd.server_address[1]}'
     finally: httpd.shutdown(); httpd.server_close(); thread.join()
 
-def run_chromium(url:str, *args, budget_ms:int=5000, size=(1280, 720), timeout:float=90) -> subprocess.CompletedProcess:
-    "Open `url` in headless Chromium with `args` (e.g. `--dump-dom`), only 127.0.0.1 reachable, after `budget_ms` of page time"
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = [find_chromium(), '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars',
-               '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-               '--disable-extensions', '--mute-audio', f'--user-data-dir={profile}', f'--window-size={size[0]},{size[1]}',
-               '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', f'--virtual-time-budget={budget_ms}', *args, url]
-        try: res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired: raise DeckError(f"Chromium took over {timeout} s on {url}") from None
-    if res.returncode: raise DeckError(f"Chromium failed on {url} (exit {res.returncode}):\n{res.stderr[-2000:]}")
-    return res
+CHROMIUM_ARGS = ('--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-extensions', '--mute-audio',
+                 '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1')  # nothing but 127.0.0.1 resolves: no web
+
+@contextlib.contextmanager
+def open_browser(size=(1280, 720)):
+    "A page of headless Chromium (`find_chromium`) driven by Playwright, `size` pixels, that can reach 127.0.0.1 only"
+    try: from playwright.sync_api import sync_playwright
+    except ImportError: raise DeckError("The browser checks drive Chromium with Playwright for Python, which is missing: `pip install playwright` "
+                                       "(in the dev extra). No `playwright install` is needed: it drives the system's Chromium.") from None
+    exe = find_chromium()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=list(CHROMIUM_ARGS))
+        try: yield browser.new_page(viewport={'width': size[0], 'height': size[1]})
+        finally: browser.close()
+
+def in_browser(fn, *args, **kwargs):
+    "Call `fn(page, *args, **kwargs)` with a page of `open_browser`, in a thread of its own (Playwright's sync API refuses Jupyter's event loop)"
+    def run():
+        with open_browser() as page: return fn(page, *args, **kwargs)
+    with ThreadPoolExecutor(1) as pool: return pool.submit(run).result()
 
 # %% ../nbs/70_slides.ipynb #8b570f2e
 ERROR_LINE = re.compile(r'^\s*\w*(Error|Exception|Interrupt|Exit)\b.*$', re.M)
@@ -299,11 +307,37 @@ def remote_assets(html:str) -> list:
     "The `src`/`href` of scripts, stylesheets and images in `html` that point at the web"
     return re.findall(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)\s*=\s*["\']((?:https?:)?//[^"\']+)', html, re.I)
 
+_NAN = re.compile(r'(?<![A-Za-z_])nan(?![A-Za-z_])')  # as pandas and Python print a missing number
+
 class DeckCheckError(DeckError):
     "A deck that a browser doesn't show right"
 
+_MEASURE_SLIDES = """() => {
+  const Reveal = require(Object.keys(requirejs.s.contexts._.defined).find(k => /dist\\/reveal\\.js$/.test(k)));  // loaded by require.js
+  const heights = [];
+  document.querySelectorAll('.reveal .slides > section').forEach((slide, h) => {
+    const subs = slide.querySelectorAll(':scope > section');
+    (subs.length ? [...subs] : [slide]).forEach((s, v) => { Reveal.slide(h, v); heights.push(s.scrollHeight); });
+  });
+  Reveal.slide(0, 0);
+  const tables = [...document.querySelectorAll('.reveal table')].filter(t => /train_loss/.test((t.querySelector('tr') || t).textContent));
+  return {frame: Reveal.getConfig().height, heights,
+          tables: tables.map(t => [t.querySelectorAll('tbody tr').length, t.textContent.replace(/\\s+/g, ' ').trim()]),
+          bars: document.querySelectorAll('.reveal progress').length};
+}"""
+
+def _look_at_deck(page, url:str, png:Path, timeout:float) -> dict:
+    "Open deck `url` in `page`: its DOM once reveal.js is ready, a screenshot of the first slide, every slide measured"
+    page.goto(url)
+    try: page.wait_for_selector('.reveal.ready', timeout=timeout*1000)
+    except Exception: return {'dom': page.content()}  # not started: the DOM says why
+    page.wait_for_timeout(300)  # fonts and MathJax settle
+    dom = page.content()
+    page.screenshot(path=str(png))
+    return {'dom': dom, **page.evaluate(_MEASURE_SLIDES)}
+
 def check_deck(html_path:str|Path, n_slides:int|None=None, title:str|None=None, screenshot:str|Path|None=None,
-               budget_ms:int=5000, min_spread:float=2.) -> dict:
+               timeout:float=20, min_spread:float=2.) -> dict:
     "Open exported deck `html_path` in headless Chromium from 127.0.0.1 and check it; raise `DeckCheckError` listing what's wrong"
     html_path = Path(html_path)
     if not html_path.is_file(): raise FileNotFoundError(f"No exported deck {str(html_path)!r}: run fastnb_slides first.")
@@ -312,19 +346,30 @@ def check_deck(html_path:str|Path, n_slides:int|None=None, title:str|None=None, 
     with tempfile.TemporaryDirectory() as tmp, serve_folder(html_path.parent) as base:
         png = Path(screenshot) if screenshot else Path(tmp)/'first_slide.png'
         png.parent.mkdir(parents=True, exist_ok=True)
-        url = f'{base}/{html_path.name}'
-        seen = RenderedDeck(run_chromium(url, '--dump-dom', budget_ms=budget_ms).stdout)
-        run_chromium(url, f'--screenshot={png.resolve()}', budget_ms=budget_ms)
+        got = in_browser(_look_at_deck, f'{base}/{html_path.name}', png, timeout)
         spread = image_spread(png) if png.exists() else 0.
+    seen = RenderedDeck(got['dom'])
     if not seen.ready: problems.append("reveal.js did not start (no `.reveal.ready`): are its scripts in _assets?")
     if n_slides is not None and len(seen.slides) != n_slides: problems.append(f"shows {len(seen.slides)} slides, the notebook has {n_slides}")
     if seen.present != 0: problems.append("the first slide is not the one on screen")
     elif title and title not in ' '.join(seen.slides[0].split()): problems.append(f"the first slide doesn't show the title {title!r}")
     if spread < min_spread: problems.append(f"the first slide looks blank (grey-level spread {spread:.1f} < {min_spread})")
     problems += [f"shows a Python error: {e}" for e in seen.errors] + [f"shows a traceback: {t}" for t in seen.tracebacks]
+    problems += [f"slide {i+1} ({_gist(s)}) shows nan" for i, s in enumerate(seen.slides) if _NAN.search(s)]
+    if got.get('bars'): problems.append(f"shows {got['bars']} progress bar(s): run decks with FASTNB_PROGRESS=final (fastnb_slides --execute does)")
+    tables = [text for _, text in got.get('tables', [])]
+    if n_empty := sum(n == 0 for n, _ in got.get('tables', [])): problems.append(f"shows {n_empty} empty results table(s) (a header, no rows)")
+    if len(set(tables)) < len(tables): problems.append("shows the same results table twice")
+    frame = got.get('frame', 0)
+    problems += [f"slide {i+1} ({_gist(seen.slides[i] if i < len(seen.slides) else '')}) is {h} px high, more than its {frame} px frame: "
+                 "split it or trim it" for i, h in enumerate(got.get('heights', [])) if h > frame]
     if problems: raise DeckCheckError(f"{html_path.name}: " + '; '.join(problems))
     return {'deck': html_path.name, 'n_slides': len(seen.slides), 'spread': round(spread, 1), 'screenshot': screenshot and png,
-            'seconds': round(time.perf_counter() - start, 1)}
+            'heights': got['heights'], 'frame': frame, 'n_tables': len(tables), 'seconds': round(time.perf_counter() - start, 1)}
+
+def _gist(text:str, n:int=40) -> str:
+    words = ' '.join(text.replace('¶', ' ').split())
+    return repr(words[:n] + ('...' if len(words) > n else ''))
 
 # %% ../nbs/70_slides.ipynb #e55d5b30
 def clean_notebook(nb:dict) -> dict:
@@ -353,37 +398,140 @@ def write_clean(decks, dest:str|Path) -> list:
     return written
 
 # %% ../nbs/70_slides.ipynb #940871f5
-def check_rise(notebook:str|Path='lessons/07_what_now.ipynb', root:str|Path='.', timeout:float=60) -> dict:
-    "Start `jupyter lab` on 127.0.0.1 in `root`, GET the RISE view of `notebook`; return the status and whether RISE is installed"
-    import secrets, socket, urllib.request, urllib.error
-    token = secrets.token_hex(16)
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    exts = subprocess.run([sys.executable, '-m', 'jupyterlab.labextensions', 'list'], capture_output=True, text=True)
-    listed = 'jupyterlab-rise' in exts.stdout + exts.stderr
-    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
-           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={Path(root).resolve()}']
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@contextlib.contextmanager
+def jupyter_lab(root:str|Path, env:dict|None=None, timeout:float=60, args=()):
+    "Run `jupyter lab` on 127.0.0.1 (a free port, a fresh token, no browser) in folder `root`; yields (base URL, token)"
+    import secrets, urllib.request
+    token, port = secrets.token_hex(16), _free_port()
+    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}', f'--IdentityProvider.token={token}',
+           f'--ServerApp.root_dir={Path(root).resolve()}', *args]
     if hasattr(os, 'geteuid') and os.geteuid() == 0: cmd.append('--allow-root')  # containers often run as root
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            base, deadline, status = f'http://127.0.0.1:{port}', time.time() + timeout, None
-            while time.time() < deadline and status is None and proc.poll() is None:
-                try: urllib.request.urlopen(f'{base}/api/status?token={token}', timeout=5); status = 'up'
-                except OSError: time.sleep(0.5)
-            if status is None: log.seek(0); raise DeckError(f"jupyter lab did not start (in {timeout} s):\n{log.read().decode()[-2000:]}")
-            url = f'{base}/rise/{Path(notebook).as_posix()}?token={token}'
-            with urllib.request.urlopen(url, timeout=30) as resp: code, page = resp.status, resp.read().decode()
-            try:  # the RISE page is an app shell: ask the server for the notebook itself too
-                with urllib.request.urlopen(f'{base}/api/contents/{Path(notebook).as_posix()}?token={token}', timeout=30) as resp:
-                    model = json.loads(resp.read())
-            except urllib.error.HTTPError: model = {}
+            base, deadline, up = f'http://127.0.0.1:{port}', time.time() + timeout, False
+            while time.time() < deadline and not up and proc.poll() is None:
+                try: urllib.request.urlopen(f'{base}/api/status?token={token}', timeout=5); up = True
+                except OSError: time.sleep(0.3)
+            if not up: log.seek(0); raise DeckError(f"jupyter lab did not start (in {timeout} s):\n{log.read().decode()[-2000:]}")
+            yield base, token
         finally:
             proc.terminate()
             try: proc.wait(20)
             except subprocess.TimeoutExpired: proc.kill()
+
+def check_rise(notebook:str|Path='lessons/07_what_now.ipynb', root:str|Path='.', timeout:float=60) -> dict:
+    "Start `jupyter lab` in `root`, GET the RISE view of `notebook`; return the status and whether RISE is installed"
+    import urllib.request, urllib.error
+    exts = subprocess.run([sys.executable, '-m', 'jupyterlab.labextensions', 'list'], capture_output=True, text=True)
+    listed = 'jupyterlab-rise' in exts.stdout + exts.stderr
+    with jupyter_lab(root, timeout=timeout) as (base, token):
+        with urllib.request.urlopen(f'{base}/rise/{Path(notebook).as_posix()}?token={token}', timeout=30) as resp: code, page = resp.status, resp.read().decode()
+        try:  # the RISE page is an app shell: ask the server for the notebook itself too
+            with urllib.request.urlopen(f'{base}/api/contents/{Path(notebook).as_posix()}?token={token}', timeout=30) as resp:
+                model = json.loads(resp.read())
+        except urllib.error.HTTPError: model = {}
     rise_meta = ((model.get('content') or {}).get('metadata') or {}).get('rise')
     return {'status': code, 'rise_listed': listed, 'rise_page': 'rise' in page.lower() and Path(notebook).as_posix() in page,
             'notebook_found': model.get('type') == 'notebook', 'rise_metadata': rise_meta}
+
+# %% ../nbs/70_slides.ipynb #94464623
+_NOTEBOOK_PANEL = "[...window.jupyterapp.shell.widgets('main')].find(w => w.content?.widgets && w.sessionContext)"
+_PRESENT_LEAVES = "[...document.querySelectorAll('.reveal .slides section.present')].filter(s => !s.querySelector('section')).map(s => s.innerText)"
+
+def _slide_headings(nb) -> list:
+    "The first heading of each slide of deck `nb` (None for a slide without one)"
+    slides = []
+    for c in nb['cells']:
+        t = slide_type(c)
+        if t in ('skip', 'notes'): continue
+        if t == 'slide' or not slides: slides.append(None)
+        if c['cell_type'] == 'markdown' and slides[-1] is None and (h := headings(c['source'])): slides[-1] = h[0][1]
+    return slides
+
+def _toggle_full_screen(page, frame, on:bool, tries:int=5) -> bool:
+    "Turn RISE's full screen `on` or off (its command toggles it); return whether the slideshow is full screen"
+    for _ in range(tries):
+        page.evaluate("window.jupyterapp.commands.execute('RISE:fullscreen-plugin')")
+        try: frame.wait_for_function(f"() => !!document.fullscreenElement === {str(on).lower()}", timeout=2000); return on
+        except Exception: pass
+    return not on
+
+def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
+    "Drive JupyterLab in `page` as a teacher presenting deck `name` with RISE; return what was seen"
+    ms, seen = timeout * 1000, {}
+    page.goto(f'{base}/lab/tree/{name}?token={token}')
+    page.wait_for_function(f"() => {{ if (!window.jupyterapp) return false; const k = {_NOTEBOOK_PANEL}?.sessionContext?.session?.kernel; return k && k.status === 'idle' }}", timeout=ms)
+    page.evaluate(f"async () => {{ const w = {_NOTEBOOK_PANEL}; window.jupyterapp.shell.activateById(w.id); w.content.activeCellIndex = {run_at};"
+                  "await window.jupyterapp.commands.execute('notebook:run-all-above'); }")
+    page.wait_for_function(f"() => {{ const w = {_NOTEBOOK_PANEL}; return w.content.widgets.slice(0, {run_at}).every(c => c.model.type !== 'code' "
+                           "|| c.model.executionCount !== null) && w.sessionContext.session.kernel.status === 'idle' }", timeout=ms)
+    errors = page.evaluate(f"{_NOTEBOOK_PANEL}.content.widgets.slice(0, {run_at}).flatMap((c, i) => c.model.type === 'code' && "
+                           "c.model.outputs.toJSON().some(o => o.output_type === 'error') ? [i] : [])")
+    if errors: raise DeckError(f"{name}: cell {errors[0]} failed when run in JupyterLab")
+    page.click('.jp-Notebook .jp-Cell >> nth=0'); page.keyboard.press('Escape')  # command mode, as after a click on a cell
+    page.keyboard.press('Alt+r')  # RISE: "Render as Reveal Slideshow"
+    iframe = page.wait_for_selector('.jp-IFrame iframe', timeout=ms)
+    frame = iframe.content_frame()
+    frame.wait_for_selector('.reveal.ready', timeout=ms)
+    frame.wait_for_function(f"() => {_PRESENT_LEAVES}.length > 0", timeout=ms)
+    full = _toggle_full_screen(page, frame, True)  # as a teacher would; else the screenshots show the preview panel alone
+    shoot = lambda png: (page if full else iframe).screenshot(path=str(png))
+    seen['slide_1'] = frame.evaluate(_PRESENT_LEAVES)
+    if shots: shoot(shots[0])
+    frame.locator('.reveal').click(position={'x': 5, 'y': 5})  # the keys go to the slideshow
+    page.keyboard.press('ArrowRight'); page.wait_for_timeout(500)
+    seen['slide_2'] = frame.evaluate(_PRESENT_LEAVES)
+    seen['slide_2_index'] = frame.evaluate("[...document.querySelectorAll('.reveal .slides > section')].findIndex(s => s.classList.contains('present'))")
+    if shots: shoot(shots[1])
+    for _ in range(200):  # on, through fragments and subslides, to the cell to demonstrate
+        if first_line in ' '.join(frame.evaluate(_PRESENT_LEAVES)): break
+        page.keyboard.press('Space'); page.wait_for_timeout(200)
+    cell = frame.locator('.jp-Cell', has_text=first_line)
+    prompt = lambda: cell.locator('.jp-InputPrompt').inner_text().strip()
+    before = prompt()  # `[ ]:`, or `[n]:` if it ran before: it must get a new number, and an output
+    for attempt in range(3):  # a key pressed while the slide still moves can be lost: press again
+        cell.locator('.jp-InputPrompt').click(); page.keyboard.press('Shift+Enter')
+        deadline = time.time() + (timeout if attempt == 2 else 10)
+        while time.time() < deadline and not (re.fullmatch(r'\[\d+\]:', prompt()) and prompt() != before and cell.locator('.jp-OutputArea-output').count()):
+            page.wait_for_timeout(200)
+        if prompt() != before: break
+    if not cell.locator('.jp-OutputArea-output').count():
+        raise DeckCheckError(f"{name} with RISE: the cell `{first_line}` run in the slideshow showed no output in {timeout} s (its prompt: "
+                             f"{prompt()}); the slide shows {_gist(' '.join(frame.evaluate(_PRESENT_LEAVES)), 300)}")
+    seen['output'], seen['prompts'] = cell.locator('.jp-OutputArea-output').first.inner_text(), (before, prompt())
+    if full and _toggle_full_screen(page, frame, False): raise DeckError("RISE's full screen didn't end")  # leave: full screen off,
+    page.evaluate("async () => { const w = [...window.jupyterapp.shell.widgets('main')].find(w => w.node.querySelector('.jp-IFrame iframe'));"
+                  "window.jupyterapp.shell.activateById(w.id); await window.jupyterapp.commands.execute('application:close'); }")  # then its tab closed
+    page.wait_for_selector('.jp-IFrame iframe', state='detached', timeout=ms)
+    seen['back'] = page.evaluate(f"(() => {{ const w = window.jupyterapp.shell.currentWidget; return w === {_NOTEBOOK_PANEL} && w.isVisible ? w.content.widgets.length : 0 }})()")
+    return seen
+
+def present_with_rise(deck:str|Path, cell:str, screenshots:str|Path|None=None, timeout:float=60) -> dict:
+    "Present `deck` live as a teacher does (JupyterLab, RISE, headless Chromium), running the code cell starting with `cell` in the slideshow; raise `DeckCheckError` on what's wrong"
+    deck, start = Path(deck), time.perf_counter()
+    nb = read_nb(deck)
+    run_at = next((i for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code' and c['source'].lstrip().startswith(cell)), None)
+    if run_at is None: raise ValueError(f"{deck.name} has no code cell starting with {cell!r}: name the first characters of the cell to run in the slideshow.")
+    headings_ = _slide_headings(nb)
+    shots = [Path(screenshots)/f'{deck.stem}_rise_{i}.png' for i in (1, 2)] if screenshots else None
+    if shots: shots[0].parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as root:
+        shutil.copy(deck, Path(root)/deck.name)
+        with jupyter_lab(root, kernel_env(deck, 'live'), timeout, ['--LabApp.expose_app_in_browser=True']) as (base, token):
+            seen = in_browser(_present, base, token, deck.name, nb, run_at, cell.splitlines()[0], shots, timeout)
+    problems, slide_1, slide_2 = [], ' '.join(seen['slide_1']), ' '.join(seen['slide_2'])
+    if headings_[0] not in slide_1: problems.append(f"the first slide shows {_gist(slide_1)}, not the title {headings_[0]!r}")
+    if seen['slide_2_index'] != 1 or (headings_[1] or '') not in slide_2: problems.append(f"the right arrow went to {_gist(slide_2)}, not slide 2 ({headings_[1]!r})")
+    if not seen['output'].strip(): problems.append(f"the cell {cell!r} run in the slideshow shows no output")
+    if seen['back'] != len(nb['cells']): problems.append(f"leaving the slideshow doesn't give back the notebook ({seen['back']} cells shown)")
+    if problems: raise DeckCheckError(f"{deck.name} with RISE: " + '; '.join(problems))
+    return {'deck': deck.name, 'slide_1': slide_1, 'slide_2': slide_2, 'output': seen['output'], 'prompts': seen['prompts'], 'screenshots': shots,
+            'seconds': round(time.perf_counter() - start, 1)}
 
 # %% ../nbs/70_slides.ipynb #7763994a
 def _decks(decks, root:Path|None) -> list:
@@ -406,7 +554,8 @@ def build_deck(path:str|Path, dest:str|Path, execute:bool=False, check:bool=Fals
     if check:
         nb = nbformat_node(read_nb(path))
         res = check_deck(html, count_slides(nb), deck_title(nb, None), screenshot=screenshot)
-        done += f"; browser check passed: {res['n_slides']} slides, first slide spread {res['spread']}, {res['seconds']} s"
+        done += (f"; browser check passed: {res['n_slides']} slides (the tallest {max(res['heights'])} px of a {res['frame']} px frame), "
+                 f"{res['n_tables']} results table(s), first slide spread {res['spread']}, {res['seconds']} s")
     return done
 
 # %% ../nbs/70_slides.ipynb #3584f70c
@@ -419,13 +568,20 @@ def fastnb_slides(decks:Param("Deck notebooks or folders (default: nbs/lessons/ 
                   clean:Param("Write the clean copies (code and headings) to clean/ instead of slides", action='store_true')=False,
                   n_workers:Param("Decks handled at a time (each runs in its own kernel)", int)=1,
                   timeout:Param("Seconds a cell may run with --execute", int)=600,
-                  screenshots:Param("Folder to keep the first-slide screenshots of --check in", str)=None):
+                  screenshots:Param("Folder to keep the screenshots of --check (first slide) or --rise (first two slides) in", str)=None,
+                  rise:Param("Instead, present each deck live with RISE in JupyterLab (headless Chromium), running in the slideshow the code cell that starts with this", str)=None):
     "Export lesson decks to offline reveal.js slides (optionally run and browser-checked), or write their clean copies"
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    from concurrent.futures import as_completed
     root = project_root(Path.cwd())
     paths = _decks(decks, root)
     if clean:
         for p in write_clean(paths, Path(dest) if dest else (root or Path.cwd())/'clean'): print(f"clean copy: {p}")
+        return
+    if rise:
+        for p in paths:
+            res = present_with_rise(p, rise, screenshots)
+            print(f"{p.name}: presented with RISE in {res['seconds']} s: slide 1 {res['slide_1'].splitlines()[0]!r}, slide 2 {res['slide_2']!r}, "
+                  f"the cell ran in the slideshow" + (f"; screenshots {', '.join(map(str, res['screenshots']))}" if screenshots else ''))
         return
     if check: find_chromium()  # before hours of running decks
     out = Path(dest) if dest else (root or Path.cwd())/'_docs'/'slides'

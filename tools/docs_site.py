@@ -108,6 +108,7 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
     if src.exists(): shutil.rmtree(src)
     src.mkdir(parents=True)
     shutil.copy(root/'docs'/'conf.py', src/'conf.py')
+    if (root/'nbs'/'images').is_dir(): shutil.copytree(root/'nbs'/'images', src/'images')  # pictures the pages show (RISE screenshots)
     api, sections, pages, lessons = [], {k: [] for k in SECTIONS}, {}, {}
     for path in sorted(proc.rglob('*.ipynb')):
         rel = path.relative_to(proc)
@@ -201,8 +202,25 @@ def _page_name(nb_path:Path) -> str:
     "The page nbdev names for a numbered notebook: `00_torch_core.ipynb` -> `torch_core`"
     return re.sub(r'^\d+[a-z]?_', '', nb_path.stem)
 
-def execute_notebooks(nbs:Path, dest:Path, skip_flags) -> Path:
-    "Copy `nbs` to `dest` and run every notebook there as nbdev_test does (flagged cells skipped), keeping outputs"
+PROGRESS_TEXT = re.compile(r'\|█|█\||\d+\.\d+% \[\d+/\d+|Epoch \d+/\d+ :')  # what console progress bars print
+RESULTS_TABLE = re.compile(r'<table\b.*?</table>', re.S | re.I)
+
+def noisy_pages(site:Path) -> list:
+    "`page: what` for each page that shows progress-bar text, an empty results table, or one results table twice"
+    noisy = []
+    for p in sorted(site.rglob('*.html')):
+        rel = p.relative_to(site)
+        if rel.parts[0] in ('_static', 'slides'): continue  # the decks are checked by fastnb_slides --check
+        html_text = p.read_text(encoding='utf-8', errors='replace')
+        parser = _Text(); parser.feed(html_text); text = ''.join(parser.parts)
+        if m := PROGRESS_TEXT.search(text): noisy.append(f'{rel}: progress-bar text {text[max(0, m.start()-20):m.end()+20]!r}')
+        tables = [t for t in RESULTS_TABLE.findall(html_text) if 'train_loss' in t]
+        if n_empty := sum('<td' not in t for t in tables): noisy.append(f'{rel}: {n_empty} empty results table(s) (a header, no rows)')
+        if len(set(tables)) < len(tables): noisy.append(f'{rel}: a results table shown twice')
+    return noisy
+
+def execute_notebooks(nbs:Path, dest:Path, skip_flags, only=None) -> Path:
+    "Copy `nbs` to `dest` and run its notebooks there (those named in `only`, else all) as nbdev_test does, keeping outputs"
     from execnb.nbio import read_nb as read_exec_nb, write_nb
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
@@ -210,18 +228,19 @@ def execute_notebooks(nbs:Path, dest:Path, skip_flags) -> Path:
     shutil.copytree(nbs, dest, ignore=lambda folder, names: [n for n in names if is_hidden_path(n)])
     skip = lambda cell: not should_run(cell, skip_flags)
     for path in sorted(dest.rglob('*.ipynb')):
+        if only and path.stem not in only: continue
         print('docs: executing', path.relative_to(dest), flush=True)
         nb = read_exec_nb(path)
         with working_directory(path.parent): CaptureShell(path).run_all(nb, exc_stop=True, preproc=skip)
         write_nb(nb, path)
     return dest
 
-def build(root:Path, execute:bool=False):
-    "Process the notebooks with nbdev (optionally run first, for outputs), write Sphinx sources, build HTML, check links"
+def build(root:Path, execute:bool=False, only=None):
+    "Process the notebooks with nbdev (optionally run first, all or those named in `only`), write Sphinx sources, build HTML, check it"
     from nbdev.config import get_config
     from nbdev.serve import proc_nbs
     cfg = get_config()
-    nbs = execute_notebooks(cfg.nbs_path, root/'_exec_nbs', cfg.tst_flags.split()) if execute else cfg.nbs_path
+    nbs = execute_notebooks(cfg.nbs_path, root/'_exec_nbs', cfg.tst_flags.split(), only) if execute else cfg.nbs_path
     proc = proc_nbs(nbs, force=True)  # the cache misses changes to the installed package
     src, site = root/'_site_src', root/cfg.doc_path
     write_site_source(root, Path(proc), src, doc_url=cfg.doc_host.rstrip('/') + cfg.doc_baseurl.rstrip('/') + '/')
@@ -233,6 +252,8 @@ def build(root:Path, execute:bool=False):
     slides = export_slides(Path(nbs), site)
     bad = broken_links(site)
     if bad: sys.exit('docs: broken links:\n  ' + '\n  '.join(bad))
+    noisy = noisy_pages(site)
+    if noisy: sys.exit('docs: pages with training noise (see fastnb.callback.progress: executed pages show one final table per fit):\n  ' + '\n  '.join(noisy))
     missing = undocumented_names(Path(cfg.nbs_path), site)
     if missing: sys.exit("docs: public names that their module's page never shows (add a show_doc, or name them in the prose):\n  " + '\n  '.join(missing))
-    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), links checked, every public name documented')
+    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), links checked, no progress noise, every public name documented')

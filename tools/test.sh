@@ -6,7 +6,9 @@
 #     clean copies of the lessons (clean/) are up to date
 #  3. prepares the offline datasets, runs every notebook but the lessons with nbdev_test (on both cores), builds the
 #     docs site, then runs each lesson deck once (fastnb_slides --execute: a failing cell fails), exports it into the
-#     site and checks it in headless Chromium (slide count, first slide not blank, no Python error)
+#     site and checks it in headless Chromium driven by Playwright (slide count, first slide not blank, no Python error,
+#     no progress bar, nan or duplicated results table, no slide taller than its frame). The live path (JupyterLab + RISE
+#     in the same browser) is tested by nbs/70_slides.ipynb, one of the notebooks run above
 #  4. prints `notebooks: N passed, M failed` and exits non-zero if anything failed
 # Environment: FASTNB_TEST_FLAGS="gpu slow" also runs cells marked with those flags; FASTNB_TEST_PATH limits the notebooks
 # (the decks run only when it is unset or under nbs/lessons). A developer runs one deck with nbdev_test --path nbs/lessons/X.ipynb.

@@ -4,70 +4,114 @@
 
 # %% ../../nbs/09_callback_progress.ipynb #1a4c33a7
 from __future__ import annotations
-import csv
+import csv, os, time
 from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from fastprogress.fastprogress import master_bar, progress_bar, format_time, IN_NOTEBOOK
+from IPython.display import display, HTML
 from ..learner import Learner, Callback, DEFAULT_CBS
+from .schedule import LRFinder
 
 # %% auto #0
-__all__ = ['ProgressCallback', 'ShowGraphCallback', 'CSVLogger']
+__all__ = ['PROGRESS_ENV_VAR', 'PROGRESS_MODES', 'progress_mode', 'results_html', 'ProgressCallback', 'ShowGraphCallback',
+           'CSVLogger']
 
 # %% ../../nbs/09_callback_progress.ipynb #2a6903e1
+PROGRESS_ENV_VAR = 'FASTNB_PROGRESS'
+PROGRESS_MODES = ('live', 'final', 'console')
+
+def progress_mode() -> str:
+    "How a fit shows progress: `$FASTNB_PROGRESS`, else 'live' in Jupyter, 'final' in other IPython shells (execnb), else 'console'"
+    if mode := os.environ.get(PROGRESS_ENV_VAR):
+        if mode not in PROGRESS_MODES: raise ValueError(f"${PROGRESS_ENV_VAR} is {mode!r}: set it to one of {', '.join(PROGRESS_MODES)}, or unset it.")
+        return mode
+    if IN_NOTEBOOK: return 'live'
+    try: from IPython import get_ipython
+    except ImportError: return 'console'
+    shell = get_ipython()
+    return 'console' if shell is None or 'Terminal' in type(shell).__name__ else 'final'
+
+def results_html(table:list) -> str:
+    "A results table (a header row, then one row per epoch) as HTML"
+    return pd.DataFrame(table[1:], columns=table[0]).to_html(index=False, classes='fastnb-results', border=0)
+
+def _bar_html(done:int, total:int, label:str) -> str:
+    return f'<div><progress value="{done}" max="{total}" style="width:300px"></progress> {label}</div>' 
+
+# %% ../../nbs/09_callback_progress.ipynb #824e97f9
 def _format_value(name:str, value) -> str:
     if name == 'epoch': return str(value)
     if name == 'time': return format_time(value)
     return f"{value:.6f}"
 
 class ProgressCallback(Callback):
-    "Progress bars over epochs and batches, and a results table (epoch, losses, metrics, time) written after each epoch"
+    "Progress bars over epochs and batches, and a results table (epoch, losses, metrics, time), shown as `progress_mode` says"
     order = 55  # after the Recorder (50), so the epoch's values are ready; before the trackers (60)
-    def __init__(self): self.table, self.active = None, False
+    redraw_every = 0.25  # seconds between two redraws of the live bars
+    def __init__(self): self.table, self.active, self.mode = None, False, None
 
     def before_fit(self):
         self.active = not getattr(self.learn, 'silent', False)
         if not self.active: return
-        names = self.learn.recorder.metric_names
-        self.table = [names]
+        self.mode = progress_mode()
+        self.show_table = not any(isinstance(cb, LRFinder) for cb in self.learn.cbs)  # lr_find's rows have no validation
+        self.table = [self.learn.recorder.metric_names]
         self.first_epoch = self.learn.train_iter // max(1, len(self.learn.dls.train))  # > 0 when a fit resumes (`start_epoch`)
-        self.mbar = master_bar(range(self.first_epoch, self.learn.n_epoch))
-        self.mbar.on_iter_begin()
-        self.mbar.write(names, table=True)
+        self.epoch_bar, self.batch_bar, self.drawn_at = '', '', 0.
+        if self.mode == 'live': self.out = display(HTML(''), display_id=True)
+        elif self.mode == 'console':
+            self.mbar = master_bar(range(self.first_epoch, self.learn.n_epoch))
+            self.mbar.on_iter_begin()
+            if self.show_table: self.mbar.write(self.table[0], table=True)
 
     def before_epoch(self):
-        if self.active: self.mbar.update(self.learn.epoch - self.first_epoch)
+        if not self.active: return
+        if self.mode == 'console': self.mbar.update(self.learn.epoch - self.first_epoch)
+        self.epoch_bar = _bar_html(self.learn.epoch, self.learn.n_epoch, f"epoch {self.learn.epoch + 1}/{self.learn.n_epoch}")
     def before_train(self): self._start_bar()
     def before_validate(self): self._start_bar()
 
     def _start_bar(self):
         if not self.active: return
-        n = len(self.learn.dl)
-        self.pbar = progress_bar(range(n), parent=self.mbar, leave=False)
-        self.pbar.update(0)
-        self.comment_every = max(1, n // 20)
+        self.n_batches, self.comment, self.comment_every = len(self.learn.dl), '', max(1, len(self.learn.dl) // 20)
+        if self.mode == 'console':
+            self.pbar = progress_bar(range(self.n_batches), parent=self.mbar, leave=False)
+            self.pbar.update(0)
 
     def after_batch(self):
         if not self.active: return
         done = self.learn.iter + 1
         if self.learn.training and self.learn.loss is not None and done % self.comment_every == 0:
-            self.pbar.comment = f"{float(self.learn.loss):.4f}"
-        self.pbar.update(done)
+            self.comment = f"{float(self.learn.loss):.4f}"
+        if self.mode == 'console': self.pbar.comment = self.comment; self.pbar.update(done)
+        elif self.mode == 'live' and time.monotonic() - self.drawn_at > self.redraw_every:
+            self.batch_bar = _bar_html(done, self.n_batches, f"{'train' if self.learn.training else 'valid'} {done}/{self.n_batches} {self.comment}")
+            self._draw()
 
     def after_epoch(self):
         if not self.active: return
         row = [_format_value(name, v) for name, v in zip(self.table[0], self.learn.recorder.log)]
         self.table.append(row)
-        self.mbar.write(row, table=True)
+        if self.mode == 'console' and self.show_table: self.mbar.write(row, table=True)
+        if self.mode == 'live': self._draw()
+
+    def _draw(self, final:bool=False):
+        "Redraw the one live output: the bars (unless `final`) and the table so far"
+        table = results_html(self.table) if self.show_table else ''
+        self.out.update(HTML(table if final else self.epoch_bar + self.batch_bar + table))
+        self.drawn_at = time.monotonic()
 
     def after_fit(self):
         if not self.active: return
-        self.mbar.on_iter_end()
+        if self.mode == 'console': self.mbar.on_iter_end()
+        elif self.mode == 'live': self._draw(final=True)
+        elif self.show_table: display(HTML(results_html(self.table)))
         self.active = False
 
-if ProgressCallback not in DEFAULT_CBS: DEFAULT_CBS.append(ProgressCallback)
+DEFAULT_CBS[:] = [cb for cb in DEFAULT_CBS if cb.__name__ != 'ProgressCallback'] + [ProgressCallback]  # once, even when defined again
 
 # %% ../../nbs/09_callback_progress.ipynb #fe91bedc
 @patch
@@ -80,15 +124,13 @@ def no_bar(self:Learner):
 
 # %% ../../nbs/09_callback_progress.ipynb #22692f76
 class ShowGraphCallback(Callback):
-    "Plot training (smoothed, per batch) and validation (per epoch) losses after each epoch, updated in place in a notebook"
+    "Plot training (smoothed, per batch) and validation (per epoch) losses after each epoch: live in a notebook, else once at the end"
     order = 65
     def before_fit(self):
         self.fig, self.ax = plt.subplots(figsize=(6, 4))
         self.n_batches = self.learn.n_epoch * len(self.learn.dls.train)
-        self.handle = None
-        if IN_NOTEBOOK:
-            from IPython.display import display
-            self.handle = display(self.fig, display_id=True)
+        self.mode = progress_mode()
+        self.handle = display(self.fig, display_id=True) if self.mode == 'live' else None
 
     def after_epoch(self):
         rec, ax = self.learn.recorder, self.ax
@@ -99,7 +141,9 @@ class ShowGraphCallback(Callback):
         ax.set_xlim(0, self.n_batches); ax.set_xlabel('batch'); ax.set_ylabel('loss'); ax.legend()
         if self.handle is not None: self.handle.update(self.fig)
 
-    def after_fit(self): plt.close(self.fig)  # shown already (a notebook would show it again at the end of the cell)
+    def after_fit(self):
+        if self.mode == 'final': display(self.fig)  # unattended runs (the docs) show the finished plot once
+        plt.close(self.fig)  # shown already (a notebook would show it again at the end of the cell)
 
 # %% ../../nbs/09_callback_progress.ipynb #6e0c785d
 class CSVLogger(Callback):
