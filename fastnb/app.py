@@ -13,6 +13,7 @@ try: import fcntl  # file locks between processes (POSIX); threads are always lo
 except ImportError: fcntl = None
 from fastcore.basics import patch
 from fastcore.script import call_parse, Param, store_true
+from .errors import cli_errors
 from .torch_core import set_seed
 from .metrics import error_rate
 from .learner import Callback, CancelFitException, load_learner
@@ -693,12 +694,12 @@ def app_server(folder=None, port:int=0, host:str='127.0.0.1', allow_remote:bool=
     return server, f"http://{host}:{port}/"
 
 @call_parse
+@cli_errors
 def fastnb_app(folder:Param("Folder of images to open (or open one from the page)", str, opt=False, nargs="?")=None,
                port:Param("Port (default: a free one)", int)=0,
                host:Param("Address to serve on: 127.0.0.1 (this machine only) unless --allow_remote", str)='127.0.0.1',
                allow_remote:Param("Allow another --host: anyone reaching it can change your images", store_true)=False):
     "Start the no-code app on `folder` and print its address"
-    try: server, url = app_server(folder, port, host, allow_remote)
-    except (FileNotFoundError, ValueError) as e: sys.exit(f"fastnb_app: {e}")
+    server, url = app_server(folder, port, host, allow_remote)
     print(f"fastnb_app: open {url} in your browser (Ctrl-C stops it; the project keeps everything)")
     server.run()
