@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from fastcore.script import call_parse, Param
 from .errors import FastnbError, cli_errors
-from .data.external import fastnb_path, download_url, extract_archive, file_lock, url_fname, file_digest, ChecksumError
+from .data.external import fastnb_path, download_url, extract_archive, file_lock, url_fname, file_digest, ChecksumError, remove_stale_temps
 from .nbparse import DIRECTIVE, HEADING, SKIP_FLAGS, read_nb, should_run, slide_type, headings, lesson_decks
 
 # %% auto #0
@@ -59,6 +59,7 @@ def fetch_npm_package(name:str, version:str|None=None, integrity:str|None=None, 
     cache = npm_cache()
     dest, tarball = cache/f"{name.replace('/', '__')}-{version}", cache/url_fname(url)
     with file_lock(cache/f'.{dest.name}.lock'):
+        remove_stale_temps(cache, dest.name)  # what an unpacking killed part-way left behind
         if dest.exists(): return dest
         if not tarball.exists():
             try: download_url(url, tarball, show_progress=False)
