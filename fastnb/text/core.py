@@ -112,7 +112,7 @@ class Tokenizer:
 
 for f in defaults_pre_rules + defaults_post_rules: register(f)  # rules are named in saved descriptions
 
-# %% ../../nbs/40_text_core.ipynb #d491905a
+# %% ../../nbs/40_text_core.ipynb #76f6ef2a
 _no_space_before = set('.,!?;:%)]}') | {"n't", "n’t", '...'}
 _no_space_after = set('([{$#/\\') | {BOS}
 
@@ -131,7 +131,7 @@ def decode_tokens(toks:list[str]) -> str:
             words.append(w * n if t == TK_REP else ' '.join([w] * n)); i += 3; continue
         if t in (TK_MAJ, TK_UP) and i + 1 < len(toks):
             w = toks[i+1]
-            words.append(w.upper() if t == TK_UP else w[:1].upper() + w[1:]); i += 2; continue
+            words.append(w if w in _spec_set else w.upper() if t == TK_UP else w[:1].upper() + w[1:]); i += 2; continue
         if t not in (BOS, EOS, PAD): words.append(t)
         i += 1
     out = ''
