@@ -17,9 +17,14 @@ from ..losses import CrossEntropyLossFlat
 from .core import Tokenizer, tokenize_texts, make_vocab, Numericalize, decode_tokens, PAD, BOS
 
 # %% auto #0
-__all__ = ['read_texts', 'LMDataset', 'TextClasDataset', 'numericalize_texts', 'TextDataLoader', 'TextDataLoaders', 'TextBlock']
+__all__ = ['get_text_files', 'read_texts', 'LMDataset', 'TextClasDataset', 'numericalize_texts', 'TextDataLoader',
+           'TextDataLoaders', 'TextBlock']
 
-# %% ../../nbs/41_text_data.ipynb #1a2d5a35
+# %% ../../nbs/41_text_data.ipynb #93187582
+def get_text_files(path, recurse:bool=True, folders=None) -> L:
+    "The `.txt` files in `path` (in `folders` of it only, if given)"
+    return get_files(path, extensions=['.txt'], recurse=recurse, folders=folders)
+
 def read_texts(files) -> list[str]:
     "The contents of the text `files` (UTF-8)"
     return [Path(f).read_text(encoding='utf-8') for f in files]
@@ -156,7 +161,7 @@ class TextDataLoader(DataLoader):
         df['prediction'] = [self.decode_target(p) for p in torch.as_tensor(preds).cpu()[:len(df)]]
         return df
 
-# %% ../../nbs/41_text_data.ipynb #bb6daf27
+# %% ../../nbs/41_text_data.ipynb #959146a4
 @register  # an export names this class, so `load_learner` rebuilds text loaders (tokenizer, vocab, classes)
 class TextDataLoaders(DataLoaders):
     "DataLoaders of texts for a language model (`is_lm`) or a classifier"
@@ -172,9 +177,9 @@ class TextDataLoaders(DataLoaders):
     @classmethod
     def from_texts(cls, train_texts:list, valid_texts:list, train_labels=None, valid_labels=None, is_lm:bool=False, tok:Tokenizer|None=None,
                    text_vocab:list|None=None, min_freq:int=3, max_vocab:int=60000, bs:int=64, val_bs:int|None=None, bptt:int=72,
-                   path='.', device=None, num_workers:int=0, **kwargs) -> TextDataLoaders:
-        "Loaders from lists of texts (and labels, for a classifier): the vocab from the training texts unless `text_vocab` is given"
-        tok = tok or Tokenizer()
+                   seq_len:int|None=None, path='.', device=None, num_workers:int=0, **kwargs) -> TextDataLoaders:
+        "Loaders from lists of texts (and labels, for a classifier): the vocab from the training texts unless `text_vocab` is given (`seq_len`: fastai's name for `bptt`)"
+        tok, bptt = tok or Tokenizer(), seq_len or bptt
         train_toks, valid_toks = tokenize_texts(train_texts, tok), tokenize_texts(valid_texts, tok)
         vocab = L(text_vocab) if text_vocab is not None else make_vocab(train_toks, min_freq, max_vocab)
         num = Numericalize(vocab)
@@ -244,7 +249,7 @@ class TextDataLoaders(DataLoaders):
         loss = from_dict(spec['loss_func']) if spec['loss_func'] is not None else None
         return cls.from_dsets(*dss, bs=spec['bs'], path=path, device=device, loss_func=loss, dl_type=TextDataLoader, num_workers=0)
 
-# %% ../../nbs/41_text_data.ipynb #8a0ae24c
+# %% ../../nbs/41_text_data.ipynb #1b42f6c9
 def _get(getter, items, idxs) -> list:
     res = [item_at(items, i) if getter is None else getter(item_at(items, i)) for i in idxs]
     return [Path(o).read_text(encoding='utf-8') if isinstance(o, Path) else o for o in res]
@@ -252,8 +257,9 @@ def _get(getter, items, idxs) -> list:
 class TextBlock(TransformBlock):
     "The input is text: a `DataBlock` with it makes `TextDataLoaders` (`is_lm` for a language model; `tok`, `text_vocab`, `min_freq`, `max_vocab`, `bptt`)"
     def __init__(self, is_lm:bool=False, tok:Tokenizer|None=None, text_vocab:list|None=None, min_freq:int=3, max_vocab:int=60000,
-                 bptt:int=72, text_col:str|None=None):
+                 bptt:int=72, text_col:str|None=None, vocab:list|None=None):
         super().__init__()
+        text_vocab = vocab if text_vocab is None else text_vocab  # `vocab=`: fastai's name
         self.text_col, self.text_args = text_col, dict(is_lm=is_lm, tok=tok, text_vocab=text_vocab, min_freq=min_freq, max_vocab=max_vocab, bptt=bptt)
     @classmethod
     def from_df(cls, text_cols='text', **kwargs) -> TextBlock:
