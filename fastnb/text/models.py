@@ -47,15 +47,14 @@ class WeightDropout(nn.Module):
             warnings.simplefilter('ignore', UserWarning)  # "weights are not part of a single contiguous chunk": expected here
             return torch.func.functional_call(self.module, dropped, args)
 
-# %% ../../nbs/42_text_models.ipynb #b923055b
+# %% ../../nbs/42_text_models.ipynb #add4efb0
 class AWD_LSTM(nn.Module):
     "The AWD-LSTM encoder: `(bs, seq_len)` tokens to `(bs, seq_len, emb_sz)` outputs, hidden state kept between calls"
     def __init__(self, vocab_sz:int, emb_sz:int=400, n_hid:int=1152, n_layers:int=3, pad_token:int=1, hidden_p:float=0.2,
                  input_p:float=0.6, embed_p:float=0.1, weight_p:float=0.5):
         super().__init__()
         self.emb_sz, self.n_hid, self.n_layers, self.pad_token = emb_sz, n_hid, n_layers, pad_token
-        self.encoder = nn.Embedding(vocab_sz, emb_sz, padding_idx=pad_token)
-        with torch.no_grad(): self.encoder.weight.uniform_(-0.1, 0.1)
+        self.encoder = nn.Embedding(vocab_sz, emb_sz, padding_idx=pad_token)  # N(0, 1) init: with ±0.1, small models stay at unigram frequencies for hundreds of steps
         self.encoder_dp = EmbeddingDropout(self.encoder, embed_p)
         sizes = [emb_sz] + [n_hid] * (n_layers - 1) + [emb_sz]
         self.rnns = nn.ModuleList([WeightDropout(nn.LSTM(sizes[l], sizes[l+1], batch_first=True), weight_p) for l in range(n_layers)])
