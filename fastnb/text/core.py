@@ -112,7 +112,7 @@ class Tokenizer:
 
 for f in defaults_pre_rules + defaults_post_rules: register(f)  # rules are named in saved descriptions
 
-# %% ../../nbs/40_text_core.ipynb #76f6ef2a
+# %% ../../nbs/40_text_core.ipynb #b1c68880
 _no_space_before = set('.,!?;:%)]}') | {"n't", "n’t", '...'}
 _no_space_after = set('([{$#/\\') | {BOS}
 
@@ -132,7 +132,7 @@ def decode_tokens(toks:list[str]) -> str:
         if t in (TK_MAJ, TK_UP) and i + 1 < len(toks):
             w = toks[i+1]
             words.append(w if w in _spec_set else w.upper() if t == TK_UP else w[:1].upper() + w[1:]); i += 2; continue
-        if t not in (BOS, EOS, PAD): words.append(t)
+        if t not in (BOS, EOS, PAD, TK_MAJ, TK_UP): words.append(t)  # a case token with no word after it (a text cut short) is dropped
         i += 1
     out = ''
     for k, w in enumerate(words): out += w if _glue(words[k-1] if k else None, w) else ' ' + w
