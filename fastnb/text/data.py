@@ -122,7 +122,7 @@ class TextClasDataset(TorchDataset):
         docs = numericalize_texts(texts, self.tok, self.vocab, cache=False)
         return TextClasDataset(docs, y, self.vocab, self.classes, self.tok, texts=texts, sort=False, pad_idx=self.pad_idx)
 
-# %% ../../nbs/41_text_data.ipynb #d80c2e75
+# %% ../../nbs/41_text_data.ipynb #5c26e41a
 def numericalize_texts(texts, tok:Tokenizer, vocab:list, cache:bool=True) -> list[torch.Tensor]:
     "The texts as tensors of token indices in `vocab`"
     num = Numericalize(vocab)
@@ -153,7 +153,7 @@ class TextDataLoader(DataLoader):
         rows = self.decode_batch(b if b is not None else self.one_batch(), max_n)
         cols = ['text', 'text_'] if isinstance(self.dataset, LMDataset) else ['text', 'label'][:len(rows[0])]
         df = pd.DataFrame(rows, columns=cols)
-        return df.map(lambda s: s if max_chars is None or len(s) <= max_chars else s[:max_chars] + '…')
+        return df.apply(lambda col: col.map(lambda s: s if max_chars is None or len(s) <= max_chars else s[:max_chars] + '…'))  # Series.map: any pandas 2
 
     def show_results(self, b:tuple, preds, max_n:int=9, max_chars:int|None=300) -> pd.DataFrame:
         "The first `max_n` texts of batch `b` with their labels and the predictions `preds`, as a table"
