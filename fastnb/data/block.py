@@ -270,6 +270,8 @@ class DataBlock:
 
     def dataloaders(self, source, path='.', bs:int=64, val_bs:int|None=None, shuffle:bool=True, device=None, **kwargs) -> DataLoaders:
         "`DataLoaders` of the items of `source` with the blocks' and DataBlock's item and batch transforms"
+        if hasattr(self.blocks[0], 'dataloaders'):  # a block that makes its own loaders (text: tokenized, numbered and bucketed at once)
+            return self.blocks[0].dataloaders(self, source, path=path, bs=bs, val_bs=val_bs, shuffle=shuffle, device=device, **kwargs)
         return DataLoaders.from_dblock(self, source, path=path, bs=bs, val_bs=val_bs, shuffle=shuffle, device=device, **kwargs)
 
     def __repr__(self): return f"DataBlock(blocks={self.blocks}, n_inp={self.n_inp})"
