@@ -96,7 +96,7 @@ class Datasets:
         for i in range(len(items)): starts.setdefault(p.start_for(item_at(items, i)), i)
         if None in starts:
             i = starts[None]
-            raise TypeError(f"New item {i} ({short_repr(item_at(items, i))}, a {type(item_at(items, i)).__name__}) fits no step of the {self._role(k)} "
+            raise TypeError(f"New item {i} ({short_repr(item_at(items, i))}, of type {type(item_at(items, i)).__name__}) fits no step of the {self._role(k)} "
                             f"pipeline {p} ({p.takes_text()}). Give it in one of those forms (e.g. like the items the data was made from), "
                             "or say how many steps to skip with `rm_type_tfms`.")
         if len(starts) > 1:
