@@ -180,7 +180,7 @@ class DataLoader:
     def test_dl(self, items, with_labels:bool=False, rm_type_tfms:int|None=None, **kwargs) -> DataLoader:
         "A DataLoader over new `items` through the validation pipelines (inputs only unless `with_labels`), skipping the steps they don't need (see `Datasets.new`)"
         if not hasattr(self.dataset, 'new'): raise TypeError("test_dl needs the dataset to be a `Datasets` (it reuses its pipelines).")
-        ds = self.dataset.new(items, with_labels=with_labels, rm_type_tfms=rm_type_tfms)
+        ds = self.dataset.new(items, with_labels=with_labels, **({} if rm_type_tfms is None else {'rm_type_tfms': rm_type_tfms}))  # other datasets' `new` may not have it
         return self.new(dataset=ds, shuffle=False, drop_last=False, split_idx=1, **kwargs)
     def __repr__(self): return f"DataLoader({len(self)} batches of {self.bs}, device={self.device}, after_batch={self.after_batch})"
     def decode(self, b:tuple) -> tuple:
