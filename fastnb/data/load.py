@@ -177,10 +177,11 @@ class DataLoader:
         args = {**init_args(self), **kwargs}
         if 'dataset' in kwargs and 'split_idx' not in kwargs: args['split_idx'] = getattr(kwargs['dataset'], 'split_idx', None)
         return type(self)(**args)
-    def test_dl(self, items, with_labels:bool=False, **kwargs) -> DataLoader:
-        "A DataLoader over new `items` through the validation pipelines (inputs only unless `with_labels`)"
+    def test_dl(self, items, with_labels:bool=False, rm_type_tfms:int|None=None, **kwargs) -> DataLoader:
+        "A DataLoader over new `items` through the validation pipelines (inputs only unless `with_labels`), skipping the steps they don't need (see `Datasets.new`)"
         if not hasattr(self.dataset, 'new'): raise TypeError("test_dl needs the dataset to be a `Datasets` (it reuses its pipelines).")
-        return self.new(dataset=self.dataset.new(items, with_labels=with_labels), shuffle=False, drop_last=False, split_idx=1, **kwargs)
+        ds = self.dataset.new(items, with_labels=with_labels, **({} if rm_type_tfms is None else {'rm_type_tfms': rm_type_tfms}))  # other datasets' `new` may not have it
+        return self.new(dataset=ds, shuffle=False, drop_last=False, split_idx=1, **kwargs)
     def __repr__(self): return f"DataLoader({len(self)} batches of {self.bs}, device={self.device}, after_batch={self.after_batch})"
     def decode(self, b:tuple) -> tuple:
         "Undo the batch transforms of `b`, on the CPU"
@@ -256,9 +257,9 @@ class DataLoaders:
     def decode_target(self, t, k:int=0):
         "One predicted target `t` back to its label (e.g. class index 2 -> 'dog')"
         return self.valid.decode_target(t, k)
-    def test_dl(self, items, with_labels:bool=False, **kwargs) -> DataLoader:
-        "A DataLoader over new `items` through the validation pipelines, yielding input-only tuples unless `with_labels`"
-        return self.valid.test_dl(items, with_labels=with_labels, **kwargs)
+    def test_dl(self, items, with_labels:bool=False, rm_type_tfms:int|None=None, **kwargs) -> DataLoader:
+        "A DataLoader over new `items` through the validation pipelines, yielding input-only tuples unless `with_labels`; `rm_type_tfms`: see `Datasets.new`"
+        return self.valid.test_dl(items, with_labels=with_labels, rm_type_tfms=rm_type_tfms, **kwargs)
     def new(self, **kwargs) -> DataLoaders:
         "New DataLoaders with changed loader arguments (e.g. `bs=32`); the validation loader keeps shuffle off"
         return type(self)(*[dl.new(**kwargs) for dl in self.loaders], path=self.path, loss_func=self.loss_func, c=self._c)
