@@ -46,10 +46,9 @@ def cache_budget() -> int:
 
 # %% ../../nbs/01b_data_load.ipynb #22510571
 class _TfmdItems(TorchDataset):
-    "`dataset[i]` as a tuple with `after_item` applied; yields `(i, tuple)` so collation can name items; kept after the first time if `keep`"
-    def __init__(self, dataset, after_item:Pipeline, split_idx:int|None, keep:bool=False):
-        self.dataset, self.after_item, self.split_idx = dataset, after_item, split_idx
-        self.kept = [None] * len(dataset) if keep else None
+    "`dataset[i]` as a tuple with `after_item` applied; yields `(i, tuple)` so collation can name items; kept after the first time if `kept` is a list"
+    def __init__(self, dataset, after_item:Pipeline, split_idx:int|None):
+        self.dataset, self.after_item, self.split_idx, self.kept = dataset, after_item, split_idx, None
     def __len__(self): return len(self.dataset)
     def make(self, i) -> tuple:
         b = self.dataset[i]
