@@ -43,6 +43,9 @@ class Transform:
         return self.split_idx is None or split_idx is None or split_idx == self.split_idx
     def before_call(self, b, split_idx:int|None):
         "Called with what is about to be encoded (an item, or the whole tuple) and the split, before `encodes`: set per-call state"
+    def is_random_on(self, split_idx:int|None) -> bool:
+        "Whether calls on split `split_idx` may differ for the same item (a loader then can't keep decoded items): training-only transforms and those that draw in `before_call` are, unless they say otherwise"
+        return self.runs_on(split_idx) and (self.split_idx == 0 or type(self).before_call is not Transform.before_call)
 
     def __call__(self, x, split_idx:int|None=None):
         if not self.runs_on(split_idx): return x

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/13_vision_learner.ipynb #0716ef18
 from __future__ import annotations
-import math, socket, urllib.error, urllib.parse
+import math, urllib.error, urllib.parse
 from pathlib import Path
 import torch
 from torch import nn
@@ -56,9 +56,7 @@ def pretrained_state(arch) -> dict:
     "The state dict of torchvision's pretrained weights for `arch`: from the checkpoint folder, else downloaded there"
     url, file = pretrained_file(arch)
     if file.is_file(): return read_checkpoint(file)
-    try:
-        socket.getaddrinfo(urllib.parse.urlparse(url).hostname, 443)  # offline: fail here, quietly, before torch says "Downloading"
-        return torch.hub.load_state_dict_from_url(url, model_dir=str(file.parent), map_location='cpu', progress=True, weights_only=True)
+    try: return torch.hub.load_state_dict_from_url(url, model_dir=str(file.parent), map_location='cpu', progress=True, weights_only=True)
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
         raise PretrainedWeightsError(
             f"No pretrained weights for {arch_name(arch)}: {file} doesn't exist and downloading {url} failed ({e}). Either put that "
