@@ -445,11 +445,11 @@ class Learner:
         self._resume = state.get('training') if with_opt else None
         return self
 
-    def predict(self, item) -> tuple:
-        "(decoded prediction, prediction as the loss decodes it, probabilities) for one `item` given as the data's items are"
+    def predict(self, item, rm_type_tfms:int|None=None) -> tuple:
+        "(decoded prediction, prediction as the loss decodes it, probabilities) for one `item`, given as the data's items are or as a later step takes it (e.g. a file where the items are rows; see `Datasets.new`)"
         if not hasattr(self.dls, 'test_dl'):
             raise TypeError(f"predict needs fastnb DataLoaders (with `test_dl` and `decode_target`); this learner's dls is a {type(self.dls).__name__}.")
-        dl = self.dls.test_dl([item], num_workers=0)
+        dl = self.dls.test_dl([item], num_workers=0, **({} if rm_type_tfms is None else {'rm_type_tfms': rm_type_tfms}))
         probs, _, decoded = self.get_preds(dl=dl, with_decoded=True)
         return self.dls.decode_target(decoded[0]), decoded[0], probs[0]
 

@@ -9,7 +9,7 @@ from torch import nn
 from .serialize import register
 
 # %% auto #0
-__all__ = ['CrossEntropyLossFlat', 'BCEWithLogitsLossFlat', 'MSELossFlat', 'L1LossFlat']
+__all__ = ['CrossEntropyLossFlat', 'BCEWithLogitsLossFlat', 'MSELossFlat', 'L1LossFlat', 'LabelSmoothingCrossEntropy']
 
 # %% ../nbs/00c_losses.ipynb #4ecd7b02
 def _flat_classes(pred:torch.Tensor, axis:int) -> torch.Tensor:
@@ -91,3 +91,12 @@ class MSELossFlat(_RegressionLossFlat):
 class L1LossFlat(_RegressionLossFlat):
     "Mean absolute error on flattened predictions and targets"
     loss_fn = F.l1_loss
+
+# %% ../nbs/00c_losses.ipynb #c2b36c86
+@register
+class LabelSmoothingCrossEntropy(CrossEntropyLossFlat):
+    "`CrossEntropyLossFlat` against targets smoothed by `eps`: `1-eps+eps/C` for the true class, `eps/C` for each other one"
+    def __init__(self, eps:float=0.1, axis:int=-1, weight:torch.Tensor|None=None, reduction:str='mean'):
+        if not 0 <= eps < 1: raise ValueError(f"LabelSmoothingCrossEntropy: eps must be in [0, 1), not {eps} (0.1 is usual).")
+        super().__init__(axis=axis, weight=weight, reduction=reduction, label_smoothing=eps)
+        self.eps = eps

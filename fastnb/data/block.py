@@ -73,6 +73,7 @@ def _missing_value(v) -> bool: return v is None or (isinstance(v, float) and np.
 
 class ColReader(Transform):
     "Read the column(s) `cols` of a row (DataFrame row, dict or namedtuple), adding `pref`/`suf` or splitting on `label_delim`"
+    takes = (pd.Series, dict, tuple)  # rows: a new item that isn't one (a file name) skips this getter in `test_dl`/`predict`
     def __init__(self, cols, pref='', suf:str='', label_delim:str|None=None): self.cols, self.pref, self.suf, self.label_delim = cols, pref, suf, label_delim
     @property
     def col_list(self) -> list: return list(self.cols) if isinstance(self.cols, (list, tuple, L)) else [self.cols]

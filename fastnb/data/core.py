@@ -77,13 +77,33 @@ class Datasets:
     @property
     def valid(self) -> Datasets: return self.subset(1)
 
-    def new(self, items, with_labels:bool=False) -> Datasets:
-        "Datasets over new `items` with these pipelines, as for validation (only the inputs unless `with_labels`)"
+    def new(self, items, with_labels:bool=False, rm_type_tfms:int|None=None) -> Datasets:
+        "Datasets over new `items` as for validation (only the inputs unless `with_labels`); each input pipeline starts at the first step that takes them, or after `rm_type_tfms` steps"
         view = self._view([], 1)
         view.items = _as_items(items)
-        if not with_labels: view.tfms = self.tfms[:self.n_inp]
+        starts = [self._start_for(k, view.items, rm_type_tfms) for k in range(self.n_inp)]
+        view.tfms = [p if n == 0 else Pipeline(p.tfms[n:]) for p, n in zip(self.tfms, starts)] + (self.tfms[self.n_inp:] if with_labels else [])
         view.splits = ([], list(range(len(view.items))))
         return view
+
+    def _start_for(self, k:int, items, rm_type_tfms:int|None) -> int:
+        "How many leading steps of input pipeline `k` the new `items` skip (all must agree), with an error naming the item that fits no step"
+        p = self.tfms[k]
+        if rm_type_tfms is not None:
+            if not 0 <= rm_type_tfms <= len(p): raise ValueError(f"rm_type_tfms={rm_type_tfms}, but the {self._role(k)} pipeline {p} has {len(p)} steps.")
+            return rm_type_tfms
+        starts = {}
+        for i in range(len(items)): starts.setdefault(p.start_for(item_at(items, i)), i)
+        if None in starts:
+            i = starts[None]
+            raise TypeError(f"New item {i} ({short_repr(item_at(items, i))}, of type {type(item_at(items, i)).__name__}) fits no step of the {self._role(k)} "
+                            f"pipeline {p} ({p.takes_text()}). Give it in one of those forms (e.g. like the items the data was made from), "
+                            "or say how many steps to skip with `rm_type_tfms`.")
+        if len(starts) > 1:
+            (n1, i1), (n2, i2) = list(starts.items())[:2]
+            raise TypeError(f"The new items come in different forms: item {i1} ({short_repr(item_at(items, i1))}) starts the {self._role(k)} pipeline "
+                            f"{p} at step {n1}, item {i2} ({short_repr(item_at(items, i2))}) at step {n2}. Give them all in one form.")
+        return next(iter(starts), 0)
 
     def decode(self, t:tuple) -> tuple:
         "Decode the tuple `t` element by element (its length may be `n_inp` for input-only tuples)"

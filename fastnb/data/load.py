@@ -17,8 +17,8 @@ from .transforms import ItemTransform, FuncTransform, Pipeline, TransformError
 from .core import Datasets, item_at
 
 # %% auto #0
-__all__ = ['NUM_WORKERS_ENV_VAR', 'default_num_workers', 'show_element', 'label_text', 'show_decoded', 'DataLoader',
-           'DataLoaders']
+__all__ = ['NUM_WORKERS_ENV_VAR', 'CACHE_MAX_BYTES', 'CACHE_MAX_FRACTION', 'default_num_workers', 'available_memory',
+           'cache_budget', 'show_element', 'label_text', 'show_decoded', 'DataLoader', 'DataLoaders', 'cache_items']
 
 # %% ../../nbs/01b_data_load.ipynb #0cf213cc
 NUM_WORKERS_ENV_VAR = 'FASTNB_NUM_WORKERS'
@@ -29,16 +29,36 @@ def default_num_workers() -> int:
     n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     return 0 if n_cpus <= 4 or platform.system() != 'Linux' else min(8, n_cpus - 1)
 
+# %% ../../nbs/01b_data_load.ipynb #91117241
+CACHE_MAX_BYTES = 2**29   # per loader: decoded training and validation items together under 1 GB
+CACHE_MAX_FRACTION = 0.25  # and under a quarter of the memory available when the loader is made
+
+def available_memory() -> int|None:
+    "Bytes of memory available now (Linux's MemAvailable), or None where unknown"
+    try: lines = Path('/proc/meminfo').read_text().splitlines()
+    except OSError: return None
+    return next((int(l.split()[1]) * 1024 for l in lines if l.startswith('MemAvailable:')), None)
+
+def cache_budget() -> int:
+    "Most bytes one loader may keep decoded: `CACHE_MAX_BYTES`, and at most `CACHE_MAX_FRACTION` of the available memory"
+    avail = available_memory()
+    return CACHE_MAX_BYTES if avail is None else min(CACHE_MAX_BYTES, int(avail * CACHE_MAX_FRACTION))
+
 # %% ../../nbs/01b_data_load.ipynb #22510571
 class _TfmdItems(TorchDataset):
-    "`dataset[i]` as a tuple with `after_item` applied; yields `(i, tuple)` so collation can name items"
-    def __init__(self, dataset, after_item:Pipeline, split_idx:int|None): self.dataset, self.after_item, self.split_idx = dataset, after_item, split_idx
+    "`dataset[i]` as a tuple with `after_item` applied; yields `(i, tuple)` so collation can name items; kept after the first time if `kept` is a list"
+    def __init__(self, dataset, after_item:Pipeline, split_idx:int|None):
+        self.dataset, self.after_item, self.split_idx, self.kept = dataset, after_item, split_idx, None
     def __len__(self): return len(self.dataset)
-    def __getitem__(self, i):
+    def make(self, i) -> tuple:
         b = self.dataset[i]
         b = tuple(b) if isinstance(b, (tuple, list)) else (b,)
-        try: return i, self.after_item.call_tuple(b, self.split_idx)
+        try: return self.after_item.call_tuple(b, self.split_idx)
         except TransformError as e: raise TransformError(f"Item {i}, item transforms: {e}") from e
+    def __getitem__(self, i):
+        if self.kept is None: return i, self.make(i)
+        if self.kept[i] is None: self.kept[i] = self.make(i)
+        return i, self.kept[i]
 
 def _describe_item(dataset, i) -> str:
     items = getattr(dataset, 'items', None)
@@ -122,8 +142,8 @@ class DataLoader:
     "Batches of `dataset` on `device`: `after_item` per item in the workers, `after_batch` on the device (or whole batches of a batch-indexed dataset)"
     def __init__(self, dataset, bs:int=64, shuffle:bool=False, drop_last:bool|None=None, num_workers:int|None=None,
                  pin_memory:bool|None=None, device=None, after_item=None, after_batch=None, n_inp:int|None=None,
-                 split_idx:int|None=None, collate_fn=None):
-        self.dataset, self.bs, self.shuffle, self.drop_last, self.collate_fn = dataset, bs, shuffle, drop_last, collate_fn
+                 split_idx:int|None=None, collate_fn=None, cache:bool|None=False):
+        self.dataset, self.bs, self.shuffle, self.drop_last, self.collate_fn, self.cache = dataset, bs, shuffle, drop_last, collate_fn, cache
         self.num_workers = (0 if self.batch_indexed else default_num_workers()) if num_workers is None else num_workers
         self.pin_memory, self.device = pin_memory, default_device() if device is None else torch.device(device)
         self.after_item = after_item if isinstance(after_item, Pipeline) else Pipeline(after_item)
@@ -132,7 +152,29 @@ class DataLoader:
         self.split_idx = split_idx if split_idx is not None else getattr(dataset, 'split_idx', None)
         for t in [*self.after_item, *self.after_batch]:
             if isinstance(t, ItemTransform): t.n_inp = self.n_inp
+        self.items = None if self.batch_indexed else _TfmdItems(dataset, self.after_item, self.split_idx)
+        self.cache_reason = self.cache_refusal() if cache is not False else "cache=False"
+        if cache and self.cache_reason: raise ValueError(f"Can't keep the decoded items in memory (cache=True): {self.cache_reason}. "
+                                                         "Pass cache=None to keep them only when possible, or cache=False.")
+        self.cached = self.cache_reason is None
+        if self.cached: self.items.kept = [None] * len(dataset)
         self.torch_loader = self.make_torch_loader()
+
+    def cache_refusal(self) -> str|None:
+        "Why this loader can't keep its decoded items in memory (None: it can): random item transforms, items not tensors, or the budget"
+        if self.batch_indexed: return "the dataset gives whole batches, already in memory"
+        if len(self.dataset) == 0: return "there are no items"
+        tfms = [t for p in [*getattr(self.dataset, 'tfms', []), self.after_item] if isinstance(p, Pipeline) for t in p]
+        random = [t.name for t in tfms if t.is_random_on(self.split_idx)]
+        if random: return f"item transforms {', '.join(random)} are random on this split (they must run every epoch)"
+        try: item = self.items.make(0)
+        except Exception as e: return f"item 0 can't be made ({type(e).__name__}: {e})"
+        if not all(isinstance(o, (torch.Tensor, np.ndarray, int, float, bool)) for o in item):
+            return f"the items aren't tensors after the item transforms ({', '.join(type(o).__name__ for o in item)})"
+        n_bytes = sum(o.nbytes if hasattr(o, 'nbytes') else 8 for o in item) * len(self.dataset) * max(1, self.num_workers)
+        if n_bytes > (budget := cache_budget()):
+            return (f"the decoded items would take about {n_bytes / 2**20:.0f} MB, over the budget of {budget / 2**20:.0f} MB "
+                    f"(CACHE_MAX_BYTES, and CACHE_MAX_FRACTION of the available memory)")
 
     @property
     def batch_indexed(self) -> bool:
@@ -149,7 +191,7 @@ class DataLoader:
                                                       f"{self.after_item} can't run on it: make them batch transforms (after_batch).")
             return TorchDataLoader(self.dataset, sampler=BatchSampler(sampler, self.bs, drop_last), batch_size=None,
                                    num_workers=self.num_workers, pin_memory=pin, persistent_workers=self.num_workers > 0)
-        return TorchDataLoader(_TfmdItems(self.dataset, self.after_item, self.split_idx), batch_size=self.bs,
+        return TorchDataLoader(self.items, batch_size=self.bs,
             sampler=sampler, drop_last=drop_last, num_workers=self.num_workers, pin_memory=pin,
             collate_fn=_Collate(self.dataset, self.collate_fn), persistent_workers=self.num_workers > 0)
 
@@ -177,10 +219,11 @@ class DataLoader:
         args = {**init_args(self), **kwargs}
         if 'dataset' in kwargs and 'split_idx' not in kwargs: args['split_idx'] = getattr(kwargs['dataset'], 'split_idx', None)
         return type(self)(**args)
-    def test_dl(self, items, with_labels:bool=False, **kwargs) -> DataLoader:
-        "A DataLoader over new `items` through the validation pipelines (inputs only unless `with_labels`)"
+    def test_dl(self, items, with_labels:bool=False, rm_type_tfms:int|None=None, **kwargs) -> DataLoader:
+        "A DataLoader over new `items` through the validation pipelines (inputs only unless `with_labels`), skipping the steps they don't need (see `Datasets.new`)"
         if not hasattr(self.dataset, 'new'): raise TypeError("test_dl needs the dataset to be a `Datasets` (it reuses its pipelines).")
-        return self.new(dataset=self.dataset.new(items, with_labels=with_labels), shuffle=False, drop_last=False, split_idx=1, **kwargs)
+        ds = self.dataset.new(items, with_labels=with_labels, **({} if rm_type_tfms is None else {'rm_type_tfms': rm_type_tfms}))  # other datasets' `new` may not have it
+        return self.new(dataset=ds, shuffle=False, drop_last=False, split_idx=1, cache=False, **kwargs)
     def __repr__(self): return f"DataLoader({len(self)} batches of {self.bs}, device={self.device}, after_batch={self.after_batch})"
     def decode(self, b:tuple) -> tuple:
         "Undo the batch transforms of `b`, on the CPU"
@@ -227,6 +270,8 @@ class DataLoaders:
     valid_ds = property(lambda self: self.valid.dataset, doc="The validation dataset")
     device = property(lambda self: self.train.device, doc="Where the batches go")
     n_inp = property(lambda self: self.train.n_inp, doc="How many elements of a batch are inputs")
+    cached = property(lambda self: all(dl.cached for dl in self.loaders), doc="Whether every loader keeps its decoded items in memory")
+    cache_reasons = property(lambda self: [dl.cache_reason for dl in self.loaders], doc="Why each loader doesn't keep its items (None: it does)")
 
     def to(self, device) -> DataLoaders:
         "Send the batches of every loader to `device`"
@@ -256,20 +301,20 @@ class DataLoaders:
     def decode_target(self, t, k:int=0):
         "One predicted target `t` back to its label (e.g. class index 2 -> 'dog')"
         return self.valid.decode_target(t, k)
-    def test_dl(self, items, with_labels:bool=False, **kwargs) -> DataLoader:
-        "A DataLoader over new `items` through the validation pipelines, yielding input-only tuples unless `with_labels`"
-        return self.valid.test_dl(items, with_labels=with_labels, **kwargs)
+    def test_dl(self, items, with_labels:bool=False, rm_type_tfms:int|None=None, **kwargs) -> DataLoader:
+        "A DataLoader over new `items` through the validation pipelines, yielding input-only tuples unless `with_labels`; `rm_type_tfms`: see `Datasets.new`"
+        return self.valid.test_dl(items, with_labels=with_labels, rm_type_tfms=rm_type_tfms, **kwargs)
     def new(self, **kwargs) -> DataLoaders:
         "New DataLoaders with changed loader arguments (e.g. `bs=32`); the validation loader keeps shuffle off"
         return type(self)(*[dl.new(**kwargs) for dl in self.loaders], path=self.path, loss_func=self.loss_func, c=self._c)
 
     @classmethod
     def from_dsets(cls, train_ds, valid_ds, bs:int=64, val_bs:int|None=None, shuffle:bool=True, path='.', device=None,
-                   loss_func=None, dl_type=None, **kwargs) -> DataLoaders:
-        "DataLoaders from two datasets of tuples: the training one shuffled (drop last incomplete batch), validation not"
+                   loss_func=None, dl_type=None, cache:bool|None=None, **kwargs) -> DataLoaders:
+        "DataLoaders from two datasets of tuples: the training one shuffled (drop last incomplete batch), validation not; decoded once when possible (`cache`)"
         dl_type = dl_type or DataLoader
-        train = dl_type(train_ds, bs=bs, shuffle=shuffle, device=device, split_idx=0, **kwargs)
-        valid = dl_type(valid_ds, bs=val_bs or bs, shuffle=False, drop_last=False, device=device, split_idx=1, **kwargs)
+        train = dl_type(train_ds, bs=bs, shuffle=shuffle, device=device, split_idx=0, cache=cache, **kwargs)
+        valid = dl_type(valid_ds, bs=val_bs or bs, shuffle=False, drop_last=False, device=device, split_idx=1, cache=cache, **kwargs)
         return cls(train, valid, path=path, loss_func=loss_func)
     @classmethod
     def from_dblock(cls, dblock, source, path='.', bs:int=64, val_bs:int|None=None, shuffle:bool=True, device=None, **kwargs) -> DataLoaders:
@@ -299,3 +344,8 @@ class DataLoaders:
         loss = from_dict(spec['loss_func']) if spec['loss_func'] is not None else None
         return cls(DataLoader(ds.subset(0), split_idx=0, **kwargs), DataLoader(ds.subset(1), split_idx=1, **kwargs), path=path,
                    loss_func=loss, c=spec.get('c'))
+
+# %% ../../nbs/01b_data_load.ipynb #8a197c5c
+def cache_items(dls:DataLoaders, cache:bool|None=True) -> DataLoaders:
+    "New `dls` whose loaders keep their decoded items in memory (`cache=True`: or an error says why not; None: where possible; False: never)"
+    return dls.new(cache=cache)

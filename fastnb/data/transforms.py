@@ -27,6 +27,7 @@ class Transform:
     order: int = 0              # position in a Pipeline, lowest first
     state_attrs: tuple = ()     # attributes computed by `setup` that a saved pipeline must keep (e.g. 'vocab')
     check_on_valid: bool = False  # run on every validation item when Datasets are made, so bad labels fail at once
+    takes: tuple|None = None    # the types of item `encodes` takes (None: any), so a new item can skip the steps it doesn't need
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -42,6 +43,9 @@ class Transform:
         return self.split_idx is None or split_idx is None or split_idx == self.split_idx
     def before_call(self, b, split_idx:int|None):
         "Called with what is about to be encoded (an item, or the whole tuple) and the split, before `encodes`: set per-call state"
+    def is_random_on(self, split_idx:int|None) -> bool:
+        "Whether calls on split `split_idx` may differ for the same item (a loader then can't keep decoded items): training-only transforms and those that draw in `before_call` are, unless they say otherwise"
+        return self.runs_on(split_idx) and (self.split_idx == 0 or type(self).before_call is not Transform.before_call)
 
     def __call__(self, x, split_idx:int|None=None):
         if not self.runs_on(split_idx): return x
@@ -129,6 +133,14 @@ class Pipeline:
         "The `vocab` of the last transform that has one (None if none has)"
         vocabs = [t.vocab for t in self.tfms if getattr(t, 'vocab', None) is not None]
         return vocabs[-1] if vocabs else None
+    def start_for(self, x) -> int|None:
+        "Index of the first step that takes `x` (by its `takes` types; a step without them takes anything), None if no step does"
+        if not self.tfms: return 0
+        return next((i for i, t in enumerate(self.tfms) if t.takes is None or isinstance(x, t.takes)), None)
+    def takes_text(self) -> str:
+        "What the steps that say what they take take, for error messages"
+        return '; '.join(f"{t.name} takes {' or '.join(c.__name__ for c in t.takes)}" for t in self.tfms if t.takes is not None)
+
     def __len__(self): return len(self.tfms)
     def __getitem__(self, i): return self.tfms[i]
     def __iter__(self): return iter(self.tfms)

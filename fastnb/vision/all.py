@@ -25,6 +25,7 @@ from ..callback.progress import *
 from ..callback.fp16 import *
 from ..callback.tracker import *
 from ..callback.hook import *
+from ..callback.mixup import *
 from .unet import *  # segmentation: SegmentationDataLoaders, unet_learner, Dice
 from .core import *
 from .augment import *

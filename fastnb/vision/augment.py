@@ -102,6 +102,7 @@ class Resize(ItemTransform):
 
     pct = (0.5, 0.5)  # where the crop (or the padding) goes; the centre unless `before_call` draws it
     def before_call(self, b, split_idx:int|None): self.pct = _random_pct(split_idx)
+    def is_random_on(self, split_idx:int|None) -> bool: return self.method != 'squish' and split_idx != 1
     def encodes(self, b): return _map_images(b, lambda im: self._resize(im, self.pct)) if _images_in(b) else b
 
 # %% ../../nbs/11_vision_augment.ipynb #fc50a8aa
@@ -126,6 +127,7 @@ class RandomResizedCrop(ItemTransform):
 
     is_random = True  # False at validation (set by `before_call`): the centre crop
     def before_call(self, b, split_idx:int|None): self.is_random = split_idx != 1
+    def is_random_on(self, split_idx:int|None) -> bool: return split_idx != 1
     def encodes(self, b):
         ims = _images_in(b)
         if not ims: return b

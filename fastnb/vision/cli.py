@@ -23,29 +23,8 @@ from .data import ImageDataLoaders
 from .learner import vision_learner, PretrainedWeightsError
 
 # %% auto #0
-__all__ = ['GRAY_MODES', 'CachedItems', 'cache_items', 'image_class', 'train_dataloaders', 'idle_cores', 'idle_threads',
-           'relaunch', 'distrib_ctx_if_launched', 'train', 'fastnb_train', 'predict_files', 'fastnb_predict']
-
-# %% ../../nbs/17_vision_cli.ipynb #9f4a95b6
-class CachedItems:
-    "The items of `dataset` after `after_item`, computed once and stacked into tensors; decoding goes to `dataset`"
-    def __init__(self, dataset, after_item, split_idx:int|None):
-        samples = [after_item.call_tuple(tuple(dataset[i]), split_idx) for i in range(len(dataset))]
-        if not samples: raise ValueError("cache_items: the dataset is empty.")
-        self.tensors = [torch.stack([torch.as_tensor(s[k]) for s in samples]) for k in range(len(samples[0]))]
-        self.dataset, self.split_idx, self.n_inp = dataset, split_idx, getattr(dataset, 'n_inp', 1)
-    def __len__(self): return len(self.tensors[0])
-    def __getitem__(self, i): return tuple(t[i] for t in self.tensors)
-    def decode(self, t): return self.dataset.decode(t)
-    def decode_target(self, t, k:int=0): return self.dataset.decode_target(t, k)
-    @property
-    def vocab(self): return self.dataset.vocab
-
-def cache_items(dls:DataLoaders) -> DataLoaders:
-    "`dls` whose loaders read items decoded once into memory (for deterministic item transforms only)"
-    loaders = [dl.new(dataset=CachedItems(dl.dataset, dl.after_item, dl.split_idx), after_item=None, split_idx=dl.split_idx)
-               for dl in dls.loaders]
-    return DataLoaders(*loaders, path=dls.path, loss_func=dls.loss_func, c=dls.c)
+__all__ = ['GRAY_MODES', 'image_class', 'train_dataloaders', 'idle_cores', 'idle_threads', 'relaunch', 'distrib_ctx_if_launched',
+           'train', 'fastnb_train', 'predict_files', 'fastnb_predict']
 
 # %% ../../nbs/17_vision_cli.ipynb #eb07bd08
 GRAY_MODES = {'1', 'L', 'LA', 'I', 'I;16', 'F'}
@@ -135,17 +114,14 @@ def train(path=None, csv=None, arch:str='resnet18', epochs:int=3, size:int|None=
     "Train `arch` on class folders in `path` (or `csv`, or mnist_5k), export it to `out` (None: don't); returns the learner"
     torch.set_num_threads(threads or max(1, idle_threads() // int(os.environ.get('LOCAL_WORLD_SIZE', 1))))  # shared by torchrun's processes
     set_seed(seed)
-    dls = train_dataloaders(path, csv, size=size, bs=bs, seed=seed, num_workers=0 if cache else None)
+    dls = train_dataloaders(path, csv, size=size, bs=bs, seed=seed, num_workers=0 if cache else None, cache=None if cache else False)
     pretrained = _pick_pretrained(pretrained, path is None and csv is None, arch)
-    train_dls = cache_items(dls) if cache else dls
     n_in = 1 if isinstance(dls.train_ds[0][0], PILImageBW) else 3
-    learn = vision_learner(train_dls, arch, pretrained=pretrained, metrics=error_rate, n_in=n_in)
+    learn = vision_learner(dls, arch, pretrained=pretrained, metrics=error_rate, n_in=n_in)
     learn.silent = silent
     with distrib_ctx_if_launched(learn):
         if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
         else: learn.fit_one_cycle(epochs, lr or 1e-2)
-    learn.dls = dls  # the pipelines (not the cached tensors) are what an export describes
-    for dl, cached in zip(dls.loaders, train_dls.loaders): dl.after_batch = cached.after_batch  # with the normalization added
     if out is not None: learn.export(Path(out).resolve())
     return learn
 

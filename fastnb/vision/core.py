@@ -206,6 +206,7 @@ class IntToFloatTensor(Transform):
 # %% ../../nbs/10_vision_core.ipynb #9bde9442
 class OpenImage(Transform):
     "Type transform: an item (path, bytes, array, tensor or PIL image) opened with `cls.create`"
+    takes = (str, Path, bytes, bytearray, np.ndarray, torch.Tensor, Image.Image)  # what `create` opens
     def __init__(self, cls=PILImage): self.cls = cls
     def encodes(self, x): return self.cls.create(x)
     @property

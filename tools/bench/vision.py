@@ -2,7 +2,7 @@
 """Benchmark (not a test): one epoch of `vision_learner(resnet18)` from scratch on mnist_5k (4,000 training + 1,000
 validation digits, 28 px, batch 64, one-cycle) timed three ways on the same machine, in the same run:
 
-1. fastnb: `vision_learner` + `fit_one_cycle`, images decoded once (`cache_items`, as `fastnb_train` does);
+1. fastnb: `vision_learner` + `fit_one_cycle`, images decoded once (the data layer's default, `cache_items`);
 2. a plain PyTorch loop: the same model, the same decoded tensors, AdamW + OneCycleLR with the same schedule, with
    torch's fused AdamW step (as fastnb's optimizer uses by default) and, as a second row, torch's default step;
 3. fastai 2.8 (skipped if `--fastai-python` doesn't exist): its `vision_learner` + `fit_one_cycle` on the same folders.
@@ -34,7 +34,7 @@ def bench_fastnb(path, bs, epochs, lr):
     from fastnb.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner)
     from fastnb.vision.data import ImageDataLoaders
     from fastnb.vision.learner import vision_learner
-    from fastnb.vision.cli import cache_items
+    from fastnb.data.load import cache_items
     set_seed(42)
     dls = cache_items(ImageDataLoaders.from_folder(path, bs=bs, num_workers=0))
     learn = vision_learner(dls, 'resnet18', pretrained=False, metrics=error_rate)
@@ -42,13 +42,18 @@ def bench_fastnb(path, bs, epochs, lr):
     start = time.perf_counter(); learn.fit_one_cycle(epochs, lr); seconds = time.perf_counter() - start
     return dict(seconds=seconds, error_rate=learn.recorder.values[-1][2], n_train=len(dls.train_ds)), dls
 
+def _stacked(dl) -> list:
+    "The items of `dl` after its item transforms, stacked into one tensor per element"
+    items = [dl.items.make(i) for i in range(len(dl.dataset))]
+    return [torch.stack([torch.as_tensor(s[k]) for s in items]) for k in range(len(items[0]))]
+
 def bench_plain(dls, bs, epochs, lr, fused=True):
     "The same model, data tensors and schedule in a plain PyTorch loop"
     from fastnb.torch_core import set_seed
     from fastnb.vision.learner import vision_model
     set_seed(42)
     model = vision_model('resnet18', 10)
-    (xs, ys), (vxs, vys) = dls.train.dataset.tensors, dls.valid.dataset.tensors
+    (xs, ys), (vxs, vys) = _stacked(dls.train), _stacked(dls.valid)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.}], lr=lr, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01,
