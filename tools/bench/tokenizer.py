@@ -7,7 +7,7 @@ are printed. fastai runs in its own virtual environment (it pulls in spaCy and i
 fastcore), given by the path of its Python:
 
     python3 -m venv /work/fastai-venv && /work/fastai-venv/bin/pip install fastai==2.8.12 spacy
-    python tools/bench/tokenize.py --fastai_python /work/fastai-venv/bin/python [--repeats 3] [--n_texts 0]
+    python tools/bench/tokenizer.py --fastai_python /work/fastai-venv/bin/python [--repeats 3] [--n_texts 0]
 
 Without `--fastai_python`, only fastnb's throughput is printed. Token counts differ a little (the two cut some
 punctuation and contractions differently); the throughput is counted in the corpus's words (whitespace-separated),
@@ -18,7 +18,7 @@ spaCy 3.8 17.91 s (115 k words/s): fastnb is 9.6x fastai's throughput.
 """
 import sys
 from pathlib import Path
-# this checkout's fastnb, not an installed one; and not this folder, whose tokenize.py would hide the standard library's
+# this checkout's fastnb, not an installed one, first
 sys.path[0] = str(Path(__file__).resolve().parents[2])
 import json, subprocess, tempfile, time
 from fastcore.script import call_parse, Param
