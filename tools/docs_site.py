@@ -168,7 +168,7 @@ def broken_links(site:Path) -> list:
     for p, parser in pages.items():
         for href in parser.links:
             url = urllib.parse.urlsplit(href)
-            if url.scheme in ('http', 'https', 'mailto') or href.startswith('//'): continue
+            if url.scheme in ('http', 'https', 'mailto', 'data') or href.startswith('//'): continue  # data: URIs carry their content
             target = (p.parent/urllib.parse.unquote(url.path)).resolve() if url.path else p
             if target.is_dir(): target = target/'index.html'
             if not target.exists(): bad.append(f'{p.relative_to(site.resolve())}: {href} (no such file)')
