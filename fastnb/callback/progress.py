@@ -100,7 +100,7 @@ class ProgressCallback(Callback):
 
     def _draw(self, final:bool=False):
         "Redraw the one live output: the bars (unless `final`) and the table so far"
-        table = results_html(self.table) if self.show_table else ''
+        table = results_html(self.table) if self.show_table and len(self.table) > 1 else ''  # no table before an epoch ends
         self.out.update(HTML(table if final else self.epoch_bar + self.batch_bar + table))
         self.drawn_at = time.monotonic()
 
@@ -108,7 +108,7 @@ class ProgressCallback(Callback):
         if not self.active: return
         if self.mode == 'console': self.mbar.on_iter_end()
         elif self.mode == 'live': self._draw(final=True)
-        elif self.show_table: display(HTML(results_html(self.table)))
+        elif self.show_table and len(self.table) > 1: display(HTML(results_html(self.table)))  # a fit stopped in its first epoch shows none
         self.active = False
 
 DEFAULT_CBS[:] = [cb for cb in DEFAULT_CBS if cb.__name__ != 'ProgressCallback'] + [ProgressCallback]  # once, even when defined again
