@@ -4,13 +4,13 @@
 
 # %% ../../nbs/03_data_external.ipynb #0d95c712
 from __future__ import annotations
-import os, re, json, stat, zlib, lzma, shutil, tempfile, tarfile, zipfile, hashlib, posixpath, time, configparser, http.client, socket
+import os, re, sys, json, stat, zlib, lzma, shutil, tempfile, tarfile, zipfile, hashlib, posixpath, time, configparser, http.client, socket
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import Request, urlopen
 from urllib.error import URLError, HTTPError
 from urllib.parse import urlparse, unquote
-from fastprogress.fastprogress import progress_bar
+from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
 from ..errors import FastnbError
 try: import fcntl
 except ImportError: fcntl = None  # Windows: see `file_lock`
@@ -195,6 +195,10 @@ def _validator(headers) -> str|None:
     etag = headers.get('ETag')
     return etag if etag and not etag.startswith('W/') else headers.get('Last-Modified')
 
+def _can_show_bar() -> bool:
+    "A bar is drawn in Jupyter or on a terminal; piped output, logs and executed docs get none (a bar there is lines of noise)"
+    return IN_NOTEBOOK or sys.stdout.isatty()
+
 def _fetch_once(url:str, part:Path, show_progress:bool, timeout:float, chunk_size:int):
     "One HTTP request: append the rest of `url` to `part` if the server still has the same file, else start over"
     known = _read_json(_part_info(part)) if part.exists() else {}
@@ -210,7 +214,7 @@ def _fetch_once(url:str, part:Path, show_progress:bool, timeout:float, chunk_siz
         _part_info(part).write_text(json.dumps(dict(url=url, validator=validator)))
         length = resp.headers.get('Content-Length')
         total = have + int(length) if length is not None else None
-        pbar = progress_bar(range(total), leave=False) if show_progress and total else None
+        pbar = progress_bar(range(total), leave=False) if show_progress and total and _can_show_bar() else None
         got = have
         with open(part, 'ab' if have else 'wb') as f:
             if pbar is not None: pbar.update(got)
