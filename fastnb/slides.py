@@ -462,24 +462,39 @@ def _toggle_full_screen(page, frame, on:bool, tries:int=5) -> bool:
         except Exception: pass
     return not on
 
-def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
-    "Drive JupyterLab in `page` as a teacher presenting deck `name` with RISE; return what was seen"
+def _act_until(act, wait, ms:float, tries:int=3, first_ms:float=15_000):
+    "Do `act`, then `wait(timeout)`: an event a busy page lost (a key, a command) is sent again, `first_ms` later; the last try waits `ms`"
+    from playwright.sync_api import TimeoutError as BrowserTimeout
+    for attempt in range(tries):
+        act()
+        try: return wait(ms if attempt == tries - 1 else min(first_ms, ms))
+        except BrowserTimeout:
+            if attempt == tries - 1: raise
+
+def _present_steps(page, base, token, name, nb, run_at, first_line, shots, timeout, step):
+    "Drive JupyterLab in `page` as a teacher presenting deck `name` with RISE, calling `step` as each step begins; return what was seen"
     ms, seen = timeout * 1000, {}
+    step('JupyterLab opening the deck and starting its kernel')
     page.goto(f'{base}/lab/tree/{name}?token={token}')
     page.wait_for_function(f"() => {{ if (!window.jupyterapp) return false; const k = {_NOTEBOOK_PANEL}?.sessionContext?.session?.kernel; return k && k.status === 'idle' }}", timeout=ms)
-    page.evaluate(f"async () => {{ const w = {_NOTEBOOK_PANEL}; window.jupyterapp.shell.activateById(w.id); w.content.activeCellIndex = {run_at};"
-                  "await window.jupyterapp.commands.execute('notebook:run-all-above'); }")
-    page.wait_for_function(f"() => {{ const w = {_NOTEBOOK_PANEL}; return w.content.widgets.slice(0, {run_at}).every(c => c.model.type !== 'code' "
-                           "|| c.model.executionCount !== null) && w.sessionContext.session.kernel.status === 'idle' }", timeout=ms)
+    step(f'running the {run_at} cells above the one to demonstrate')
+    _act_until(lambda: page.evaluate(f"async () => {{ const w = {_NOTEBOOK_PANEL}; window.jupyterapp.shell.activateById(w.id); "
+                                     f"w.content.activeCellIndex = {run_at}; await window.jupyterapp.commands.execute('notebook:run-all-above'); }}"),
+               lambda ms: page.wait_for_function(f"() => {{ const w = {_NOTEBOOK_PANEL}; return w.content.widgets.slice(0, {run_at}).every(c => "
+                                                 "c.model.type !== 'code' || c.model.executionCount !== null) && w.sessionContext.session.kernel.status === 'idle' }", timeout=ms),
+               ms, first_ms=30_000)
     errors = page.evaluate(f"{_NOTEBOOK_PANEL}.content.widgets.slice(0, {run_at}).flatMap((c, i) => c.model.type === 'code' && "
                            "c.model.outputs.toJSON().some(o => o.output_type === 'error') ? [i] : [])")
     if errors: raise DeckError(f"{name}: cell {errors[0]} failed when run in JupyterLab")
-    page.click('.jp-Notebook .jp-Cell >> nth=0'); page.keyboard.press('Escape')  # command mode, as after a click on a cell
-    page.keyboard.press('Alt+r')  # RISE: "Render as Reveal Slideshow"
-    iframe = page.wait_for_selector('.jp-IFrame iframe', timeout=ms)
+    step('RISE starting the slideshow')
+    def render():
+        page.click('.jp-Notebook .jp-Cell >> nth=0'); page.keyboard.press('Escape')  # command mode, as after a click on a cell
+        page.keyboard.press('Alt+r')  # RISE: "Render as Reveal Slideshow"
+    iframe = _act_until(render, lambda ms: page.wait_for_selector('.jp-IFrame iframe', timeout=ms), ms)
     frame = iframe.content_frame()
     frame.wait_for_selector('.reveal.ready', timeout=ms)
     frame.wait_for_function(f"() => {_PRESENT_LEAVES}.length > 0", timeout=ms)
+    step('going through the slides')
     full = _toggle_full_screen(page, frame, True)  # as a teacher would; else the screenshots show the preview panel alone
     shoot = lambda png: (page if full else iframe).screenshot(path=str(png))
     seen['slide_1'] = frame.evaluate(_PRESENT_LEAVES)
@@ -494,6 +509,7 @@ def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
         page.keyboard.press('Space'); page.wait_for_timeout(200)
     cell = frame.locator('.jp-Cell', has_text=first_line)
     prompt = lambda: cell.locator('.jp-InputPrompt').inner_text().strip()
+    step(f'running `{first_line}` in the slideshow')
     before = prompt()  # `[ ]:`, or `[n]:` if it ran before: it must get a new number, and an output
     for attempt in range(3):  # a key pressed while the slide still moves can be lost: press again
         cell.locator('.jp-InputPrompt').click(); page.keyboard.press('Shift+Enter')
@@ -505,6 +521,7 @@ def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
         raise DeckCheckError(f"{name} with RISE: the cell `{first_line}` run in the slideshow showed no output in {timeout} s (its prompt: "
                              f"{prompt()}); the slide shows {_gist(' '.join(frame.evaluate(_PRESENT_LEAVES)), 300)}")
     seen['output'], seen['prompts'] = cell.locator('.jp-OutputArea-output').first.inner_text(), (before, prompt())
+    step('leaving the slideshow')
     if full and _toggle_full_screen(page, frame, False): raise DeckError("RISE's full screen didn't end")  # leave: full screen off,
     page.evaluate("async () => { const w = [...window.jupyterapp.shell.widgets('main')].find(w => w.node.querySelector('.jp-IFrame iframe'));"
                   "window.jupyterapp.shell.activateById(w.id); await window.jupyterapp.commands.execute('application:close'); }")  # then its tab closed
@@ -512,7 +529,17 @@ def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
     seen['back'] = page.evaluate(f"(() => {{ const w = window.jupyterapp.shell.currentWidget; return w === {_NOTEBOOK_PANEL} && w.isVisible ? w.content.widgets.length : 0 }})()")
     return seen
 
-def present_with_rise(deck:str|Path, cell:str, screenshots:str|Path|None=None, timeout:float=60) -> dict:
+def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
+    "`_present_steps` timed: what was seen, with the seconds each step took; a step that times out is named in the error"
+    from playwright.sync_api import TimeoutError as BrowserTimeout
+    steps = []
+    step = lambda what: steps.append((what, time.perf_counter()))
+    try: seen = _present_steps(page, base, token, name, nb, run_at, first_line, shots, timeout, step)
+    except BrowserTimeout: raise DeckCheckError(f"{name} with RISE: {steps[-1][0]} took longer than {timeout} s (on a busy machine, give a larger `timeout`)") from None
+    ends = [t for _, t in steps[1:]] + [time.perf_counter()]
+    return {**seen, 'steps': {what: round(end - t, 1) for (what, t), end in zip(steps, ends)}}
+
+def present_with_rise(deck:str|Path, cell:str, screenshots:str|Path|None=None, timeout:float=180) -> dict:
     "Present `deck` live as a teacher does (JupyterLab, RISE, headless Chromium), running the code cell starting with `cell` in the slideshow; raise `DeckCheckError` on what's wrong"
     deck, start = Path(deck), time.perf_counter()
     nb = read_nb(deck)
@@ -532,7 +559,7 @@ def present_with_rise(deck:str|Path, cell:str, screenshots:str|Path|None=None, t
     if seen['back'] != len(nb['cells']): problems.append(f"leaving the slideshow doesn't give back the notebook ({seen['back']} cells shown)")
     if problems: raise DeckCheckError(f"{deck.name} with RISE: " + '; '.join(problems))
     return {'deck': deck.name, 'slide_1': slide_1, 'slide_2': slide_2, 'output': seen['output'], 'prompts': seen['prompts'], 'screenshots': shots,
-            'seconds': round(time.perf_counter() - start, 1)}
+            'steps': seen['steps'], 'seconds': round(time.perf_counter() - start, 1)}
 
 # %% ../nbs/70_slides.ipynb #7763994a
 def _decks(decks, root:Path|None) -> list:
