@@ -420,6 +420,8 @@ def jupyter_lab(root:str|Path, env:dict|None=None, timeout:float=60, args=()):
                 except OSError: time.sleep(0.3)
             if not up: log.seek(0); raise DeckError(f"jupyter lab did not start (in {timeout} s):\n{log.read().decode()[-2000:]}")
             yield base, token
+        except DeckError as e:  # what went wrong in the browser may show in the server's log
+            log.seek(0); e.args = (f"{e.args[0]}\nThe end of JupyterLab's log:\n{log.read().decode(errors='replace')[-1500:]}", *e.args[1:]); raise
         finally:
             proc.terminate()
             try: proc.wait(20)
@@ -529,13 +531,21 @@ def _present_steps(page, base, token, name, nb, run_at, first_line, shots, timeo
     seen['back'] = page.evaluate(f"(() => {{ const w = window.jupyterapp.shell.currentWidget; return w === {_NOTEBOOK_PANEL} && w.isVisible ? w.content.widgets.length : 0 }})()")
     return seen
 
+def _page_state(page) -> str:
+    "What JupyterLab shows in `page`, in a line: for an error saying where it stuck"
+    try: return json.dumps(page.evaluate(f"""() => {{ const w = window.jupyterapp && {_NOTEBOOK_PANEL}, k = w?.sessionContext?.session?.kernel;
+        return {{url: location.pathname, app: !!window.jupyterapp, notebook: !!w, kernel: k ? k.status : (w?.sessionContext?.kernelDisplayStatus ?? null),
+                 dialog: document.querySelector('.jp-Dialog')?.innerText ?? null, text: document.body.innerText.slice(0, 300)}} }}"""))
+    except Exception as e: return f"unreadable ({e})"
+
 def _present(page, base, token, name, nb, run_at, first_line, shots, timeout):
     "`_present_steps` timed: what was seen, with the seconds each step took; a step that times out is named in the error"
     from playwright.sync_api import TimeoutError as BrowserTimeout
     steps = []
     step = lambda what: steps.append((what, time.perf_counter()))
     try: seen = _present_steps(page, base, token, name, nb, run_at, first_line, shots, timeout, step)
-    except BrowserTimeout: raise DeckCheckError(f"{name} with RISE: {steps[-1][0]} took longer than {timeout} s (on a busy machine, give a larger `timeout`)") from None
+    except BrowserTimeout: raise DeckCheckError(f"{name} with RISE: {steps[-1][0]} took longer than {timeout} s (on a busy machine, give a larger `timeout`); "
+                                                f"the page: {_page_state(page)}") from None
     ends = [t for _, t in steps[1:]] + [time.perf_counter()]
     return {**seen, 'steps': {what: round(end - t, 1) for (what, t), end in zip(steps, ends)}}
 
