@@ -477,8 +477,9 @@ def _present_steps(page, base, token, name, nb, run_at, first_line, shots, timeo
     "Drive JupyterLab in `page` as a teacher presenting deck `name` with RISE, calling `step` as each step begins; return what was seen"
     ms, seen = timeout * 1000, {}
     step('JupyterLab opening the deck and starting its kernel')
-    page.goto(f'{base}/lab/tree/{name}?token={token}')
-    page.wait_for_function(f"() => {{ if (!window.jupyterapp) return false; const k = {_NOTEBOOK_PANEL}?.sessionContext?.session?.kernel; return k && k.status === 'idle' }}", timeout=ms)
+    _act_until(lambda: page.goto(f'{base}/lab/tree/{name}?token={token}'),  # a page stuck loading is loaded again
+               lambda ms: page.wait_for_function(f"() => {{ if (!window.jupyterapp) return false; const k = {_NOTEBOOK_PANEL}?.sessionContext?.session?.kernel; "
+                                                 "return k && k.status === 'idle' }", timeout=ms), ms, first_ms=60_000)
     step(f'running the {run_at} cells above the one to demonstrate')
     _act_until(lambda: page.evaluate(f"async () => {{ const w = {_NOTEBOOK_PANEL}; window.jupyterapp.shell.activateById(w.id); "
                                      f"w.content.activeCellIndex = {run_at}; await window.jupyterapp.commands.execute('notebook:run-all-above'); }}"),
