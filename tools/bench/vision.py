@@ -20,7 +20,7 @@ FASTAI_SCRIPT = r'''
 import json, sys, time, torch
 from fastai.vision.all import *
 torch.set_num_threads({threads})
-set_seed(42)
+set_seed({seed})
 dls = ImageDataLoaders.from_folder({path!r}, train='train', valid='valid', bs={bs}, num_workers=0)
 learn = vision_learner(dls, resnet18, pretrained=False, metrics=error_rate)
 with learn.no_bar(), learn.no_logging():
@@ -28,15 +28,15 @@ with learn.no_bar(), learn.no_logging():
 print(json.dumps({{'seconds': seconds, 'error_rate': float(learn.recorder.values[-1][2]), 'n_train': len(dls.train_ds)}}))
 '''
 
-def bench_fastnb(path, bs, epochs, lr):
+def bench_fastnb(path, bs, epochs, lr, seed=42, cache=True):
+    "One fit of fastnb's `vision_learner`; `cache=False` decodes the images every epoch (as fastai does)"
     from fastnb.torch_core import set_seed
     from fastnb.metrics import error_rate
     from fastnb.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner)
     from fastnb.vision.data import ImageDataLoaders
     from fastnb.vision.learner import vision_learner
-    from fastnb.data.load import cache_items
-    set_seed(42)
-    dls = cache_items(ImageDataLoaders.from_folder(path, bs=bs, num_workers=0))
+    set_seed(seed)
+    dls = ImageDataLoaders.from_folder(path, bs=bs, num_workers=0, cache=cache)
     learn = vision_learner(dls, 'resnet18', pretrained=False, metrics=error_rate)
     learn.silent = True
     start = time.perf_counter(); learn.fit_one_cycle(epochs, lr); seconds = time.perf_counter() - start
@@ -47,20 +47,26 @@ def _stacked(dl) -> list:
     items = [dl.items.make(i) for i in range(len(dl.dataset))]
     return [torch.stack([torch.as_tensor(s[k]) for s in items]) for k in range(len(items[0]))]
 
-def bench_plain(dls, bs, epochs, lr, fused=True):
+def plain_optimizer(model, lr, total_steps, wd=0.01, fused=True, no_wd=()):
+    "torch AdamW (no decay on biases, norms and `no_wd`) and OneCycleLR with fastnb's (and fastai's) `fit_one_cycle` schedule"
+    skip = {id(p) for p in no_wd}
+    decay = [p for p in model.parameters() if p.ndim > 1 and id(p) not in skip]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1 or id(p) in skip]
+    opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.}], lr=lr, betas=(0.9, 0.99), eps=1e-5, weight_decay=wd,
+                            fused=fused or None)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=0.25, div_factor=25.,
+                                                final_div_factor=1e5 / 25, base_momentum=0.85, max_momentum=0.95)
+    return opt, sched
+
+def bench_plain(dls, bs, epochs, lr, fused=True, seed=42):
     "The same model, data tensors and schedule in a plain PyTorch loop"
     from fastnb.torch_core import set_seed
     from fastnb.vision.learner import vision_model
-    set_seed(42)
+    set_seed(seed)
     model = vision_model('resnet18', 10)
     (xs, ys), (vxs, vys) = _stacked(dls.train), _stacked(dls.valid)
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW([{'params': decay}, {'params': no_decay, 'weight_decay': 0.}], lr=lr, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01,
-                            fused=fused or None)
     n_batches = len(xs) // bs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * n_batches, pct_start=0.25, div_factor=25.,
-                                                final_div_factor=1e5 / 25, base_momentum=0.85, max_momentum=0.95)
+    opt, sched = plain_optimizer(model, lr, epochs * n_batches, fused=fused)
     start = time.perf_counter()
     for _ in range(epochs):
         model.train()
@@ -74,11 +80,14 @@ def bench_plain(dls, bs, epochs, lr, fused=True):
             for i in range(0, len(vxs), bs): wrong += (model(vxs[i:i+bs].float().div_(255)).argmax(1) != vys[i:i+bs]).sum().item()
     return dict(seconds=time.perf_counter() - start, error_rate=wrong / len(vxs), n_train=len(xs))
 
-def bench_fastai(python, path, bs, epochs, lr, threads):
-    script = FASTAI_SCRIPT.format(path=str(path), bs=bs, epochs=epochs, lr=lr, threads=threads)
+def run_script(python, script) -> dict:
+    "Run `script` with `python` in a new process; the JSON object its last line of output prints"
     res = subprocess.run([python, '-c', script], capture_output=True, text=True)
     if res.returncode != 0: raise RuntimeError(f"fastai run failed:\n{res.stderr[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+def bench_fastai(python, path, bs, epochs, lr, threads, seed=42):
+    return run_script(python, FASTAI_SCRIPT.format(path=str(path), bs=bs, epochs=epochs, lr=lr, threads=threads, seed=seed))
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
