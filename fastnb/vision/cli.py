@@ -18,13 +18,13 @@ from ..callback.schedule import *  # fit_one_cycle, fine_tune (they patch Learne
 from ..callback.progress import ProgressCallback
 from PIL import Image
 from .core import get_image_files, PILImage, PILImageBW
-from .augment import Resize
+from .augment import Resize, aug_transforms
 from .data import ImageDataLoaders
 from .learner import vision_learner, PretrainedWeightsError
 
 # %% auto #0
-__all__ = ['GRAY_MODES', 'image_class', 'train_dataloaders', 'idle_cores', 'idle_threads', 'relaunch', 'distrib_ctx_if_launched',
-           'train', 'fastnb_train', 'predict_files', 'fastnb_predict']
+__all__ = ['GRAY_MODES', 'image_class', 'default_batch_tfms', 'train_dataloaders', 'idle_cores', 'idle_threads', 'relaunch',
+           'distrib_ctx_if_launched', 'train', 'fastnb_train', 'predict_files', 'fastnb_predict']
 
 # %% ../../nbs/17_vision_cli.ipynb #eb07bd08
 GRAY_MODES = {'1', 'L', 'LA', 'I', 'I;16', 'F'}
@@ -40,24 +40,27 @@ def image_class(files, n:int=16) -> type:
     return PILImageBW if sample and all(_mode(f) in GRAY_MODES for f in sample) else PILImage
 
 # %% ../../nbs/17_vision_cli.ipynb #62797d79
+def default_batch_tfms(img_cls:type) -> list:
+    "Light rotation and zoom for grayscale images such as digits (no flips: a mirrored 7 is no 7, nor lighting); none for photos"
+    return aug_transforms(do_flip=False, max_rotate=10, max_zoom=1.1, max_warp=0, max_lighting=0) if img_cls is PILImageBW else []
+
 def train_dataloaders(path=None, csv=None, size:int|None=None, bs:int=64, valid_pct:float=0.2, seed:int=42, **kwargs) -> DataLoaders:
-    "The `ImageDataLoaders` `fastnb_train` trains on: class folders in `path`, a CSV file `csv`, or mnist_5k"
+    "The `ImageDataLoaders` `fastnb_train` trains on: class folders in `path`, a CSV file `csv`, or mnist_5k; `default_batch_tfms` unless `batch_tfms` is given"
     if path is not None and csv is not None: raise ValueError("Pass either --path (a folder of class folders) or --csv (a file of names and labels), not both.")
     default = path is None and csv is None
     item_tfms = Resize(size if size is not None else 128, method='squish') if (size is not None or not default) else None
     kw = dict(item_tfms=item_tfms, bs=bs, **kwargs)
+    def with_tfms(img_cls): return dict(img_cls=img_cls, **{'batch_tfms': default_batch_tfms(img_cls), **kw})
     if csv is not None:
         csv = Path(csv)
-        return ImageDataLoaders.from_csv(csv.parent, csv_fname=csv.name, valid_pct=valid_pct, seed=seed,
-                                         img_cls=image_class(get_image_files(csv.parent)), **kw)
+        return ImageDataLoaders.from_csv(csv.parent, csv_fname=csv.name, valid_pct=valid_pct, seed=seed, **with_tfms(image_class(get_image_files(csv.parent))))
     if default:
         from fastnb.datasets import get_dataset
         path = get_dataset('mnist_5k')
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"No folder {str(path)!r}: --path must be a folder with one subfolder of images per class.")
     has_split = (path/'train').is_dir() and (path/'valid').is_dir()
-    return ImageDataLoaders.from_folder(path, valid_pct=None if has_split else valid_pct, seed=seed,
-                                        img_cls=image_class(get_image_files(path)), **kw)
+    return ImageDataLoaders.from_folder(path, valid_pct=None if has_split else valid_pct, seed=seed, **with_tfms(image_class(get_image_files(path))))
 
 # %% ../../nbs/17_vision_cli.ipynb #098607d3
 def _pick_pretrained(pretrained, default_data:bool, arch:str):
@@ -109,7 +112,7 @@ def distrib_ctx_if_launched(learn:Learner):
     import fastnb.distributed  # adds `Learner.distrib_ctx`; a later chapter, imported only under torchrun
     return learn.distrib_ctx()
 
-def train(path=None, csv=None, arch:str='resnet18', epochs:int=3, size:int|None=None, bs:int=64, lr:float|None=None,
+def train(path=None, csv=None, arch:str='resnet18', epochs:int|None=None, size:int|None=None, bs:int=64, lr:float|None=None,
           pretrained=None, out='model.fnb', seed:int=42, threads:int|None=None, cache:bool=True, silent:bool=False) -> Learner:
     "Train `arch` on class folders in `path` (or `csv`, or mnist_5k), export it to `out` (None: don't); returns the learner"
     torch.set_num_threads(threads or max(1, idle_threads() // int(os.environ.get('LOCAL_WORLD_SIZE', 1))))  # shared by torchrun's processes
@@ -120,8 +123,8 @@ def train(path=None, csv=None, arch:str='resnet18', epochs:int=3, size:int|None=
     learn = vision_learner(dls, arch, pretrained=pretrained, metrics=error_rate, n_in=n_in)
     learn.silent = silent
     with distrib_ctx_if_launched(learn):
-        if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
-        else: learn.fit_one_cycle(epochs, lr or 1e-2)
+        if pretrained: learn.fine_tune(epochs or 3, base_lr=lr or 2e-3)
+        else: learn.fit_one_cycle(epochs or 5, lr or 1e-2)
     if out is not None: learn.export(Path(out).resolve())
     return learn
 
@@ -131,7 +134,7 @@ def train(path=None, csv=None, arch:str='resnet18', epochs:int=3, size:int|None=
 def fastnb_train(path:Param("Folder of images, one subfolder per class (default: the mnist_5k digits)", str)=None,
                  csv:Param("CSV file of image names (relative to its folder) and labels, instead of --path", str)=None,
                  arch:Param("torchvision architecture", str)='resnet18',
-                 epochs:Param("Number of epochs", int)=3,
+                 epochs:Param("Number of epochs (default: 5 from scratch, 3 fine-tuning)", int)=None,
                  size:Param("Image size in pixels (default: 128 for photos, 28 for the digits)", int)=None,
                  bs:Param("Batch size", int)=64,
                  lr:Param("Learning rate (default: 1e-2 from scratch, 2e-3 fine-tuning)", float)=None,
