@@ -7,8 +7,9 @@ Workloads (rows), each trained the same way by the three:
    fastai does). The plain loop is tools/bench/vision.py's: the same model, the decoded tensors, AdamW + OneCycleLR;
 2. tabular: `wage` (>= $125k or not; the columns, procs and layers of nbs/tutorials/tabular.ipynb), 5 epochs;
 3. collab: MovieLens 100k, `EmbeddingDotBias` (50 factors, y_range (0, 5.5)), bs 1024, 5 epochs, wd 0.5;
-4. lr_find: `learn.lr_find()` (100 iterations in both libraries) on the vision data and model; the plain column is an
-   exponential sweep of the same iterations, its suggestion fastnb's `valley` of its losses.
+4. lr_find: `learn.lr_find()` (at most 100 iterations in both libraries: each stops early when the loss passes 4x its
+   minimum; items/s counts the batches run) on the vision data and model; the plain column is an exponential sweep of
+   the same iterations, its suggestion fastnb's `valley` of its losses.
 
 The splits are the same for all three: fastnb's `RandomSplitter(0.2, seed=42)` indices, handed to fastai explicitly (the
 table it trains on is written to a temporary CSV). The runs alternate (fastnb, fastai, plain, fastnb, ...) `--repeats`
@@ -220,18 +221,19 @@ set_seed({seed})
 learn = vision_learner(dls, resnet18, pretrained=False, metrics=error_rate)
 with learn.no_bar(), learn.no_logging():
     start = time.perf_counter(); sug = learn.lr_find(num_it={num_it}, show_plot=False); seconds = time.perf_counter() - start
-print(json.dumps({{'seconds': seconds, 'metric': float(sug.valley), 'n_train': {num_it} * {bs}}}))
+print(json.dumps({{'seconds': seconds, 'metric': float(sug.valley), 'n_train': len(learn.recorder.lrs) * {bs}}}))
 '''
 
 def lr_find_fastnb(ctx, seed):
     from fastnb.torch_core import set_seed
+    from fastnb.callback.schedule import lr_find  # noqa: F401 (patches Learner)
     from fastnb.vision.data import ImageDataLoaders
     from fastnb.vision.learner import vision_learner
     dls = ImageDataLoaders.from_folder(ctx['path'], bs=VISION['bs'], num_workers=0)
     set_seed(seed)
     learn = vision_learner(dls, 'resnet18', pretrained=False); learn.silent = True
     start = time.perf_counter(); sug = learn.lr_find(num_it=ctx['num_it'], show_plot=False); seconds = time.perf_counter() - start
-    return dict(seconds=seconds, metric=float(sug.valley), n_train=ctx['num_it'] * VISION['bs'])
+    return dict(seconds=seconds, metric=float(sug.valley), n_train=len(learn.recorder.lrs) * VISION['bs'])
 
 def lr_find_fastai(ctx, seed):
     return vbench.run_script(ctx['python'], FASTAI_LR_FIND.format(threads=ctx['threads'], path=str(ctx['path']), bs=VISION['bs'], seed=seed,
@@ -262,7 +264,7 @@ def lr_find_plain(ctx, seed, start_lr=1e-7, end_lr=10.):
         if smooth > 4 * best: break
     model.load_state_dict(state)
     seconds = time.perf_counter() - start
-    return dict(seconds=seconds, metric=float(valley(np.array(lrs), np.array(losses))[0]), n_train=n * bs)
+    return dict(seconds=seconds, metric=float(valley(np.array(lrs), np.array(losses))[0]), n_train=len(lrs) * bs)
 
 # --- the table ------------------------------------------------------------
 
@@ -288,7 +290,7 @@ def bench(workload, items, metric, libs, ctx, repeats, epochs) -> list:
     rows = []
     for lib, rs in runs.items():
         secs = statistics.median(r['seconds'] for r in rs)
-        rows.append(dict(workload=workload, library=lib, seconds=secs, items=items, items_per_s=rs[0]['n_train'] * epochs / secs,
+        rows.append(dict(workload=workload, library=lib, seconds=secs, items=items, items_per_s=statistics.median(r['n_train'] for r in rs) * epochs / secs,
                          metric_name=metric, metric=statistics.median(r['metric'] for r in rs), runs=rs))
     for row in rows:
         if row['library'].startswith('fastnb'):
