@@ -2,7 +2,8 @@
 
 Layout of the site: the home page from `nbs/index.ipynb`; one API page per numbered module notebook, named as nbdev
 names it (`00_torch_core.ipynb` -> `torch_core.html`, so nbdev's own doc links resolve); `tutorials/` and
-`lessons/` from the folders of the same name under `nbs/`. Each lesson page links to its reveal.js slides, which
+`lessons/` from the folders of the same name under `nbs/`; a top-level notebook whose name doesn't start with a digit
+(`performance.ipynb`) is a page of its own next to the API in the home page's table of contents. Each lesson page links to its reveal.js slides, which
 `fastnb.slides` exports into `slides/` of the site after Sphinx has run (`fastnb_slides --execute` replaces them with
 slides that show outputs).
 
@@ -109,7 +110,7 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
     src.mkdir(parents=True)
     shutil.copy(root/'docs'/'conf.py', src/'conf.py')
     if (root/'nbs'/'images').is_dir(): shutil.copytree(root/'nbs'/'images', src/'images')  # pictures the pages show (RISE screenshots)
-    api, sections, pages, lessons = [], {k: [] for k in SECTIONS}, {}, {}
+    api, top, sections, pages, lessons, home = [], [], {k: [] for k in SECTIONS}, {}, {}, None
     for path in sorted(proc.rglob('*.ipynb')):
         rel = path.relative_to(proc)
         if is_hidden_path(rel): continue
@@ -119,16 +120,17 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
         folder = rel.parts[0] if len(rel.parts) > 1 else ''
         if folder and folder not in SECTIONS: continue
         page = to_page(nb)
-        if rel.name == 'index.ipynb' and not folder:
-            page['cells'].append({'cell_type': 'markdown', 'metadata': {},
-                                  'source': toctree(['api', 'tutorials/index', 'lessons/index'], hidden=True)})
+        if rel.name == 'index.ipynb' and not folder: home = page
         elif folder:
             sections[folder].append(name)
             if folder == 'lessons':
                 page['cells'].insert(1, {'cell_type': 'markdown', 'metadata': {}, 'source': slides_links(rel.stem)})
                 lessons[name] = (rel.stem, page_title(nb, name))
-        else: api.append((rel.name, name, page_title(nb, name)))
+        elif rel.name[0].isdigit(): api.append((rel.name, name, page_title(nb, name)))
+        else: top.append(name)
         pages[(folder, name)] = page
+    if home is not None:
+        home['cells'].append({'cell_type': 'markdown', 'metadata': {}, 'source': toctree(['api', *top, 'tutorials/index', 'lessons/index'], hidden=True)})
     anchors = {name: page_anchors(page) for (folder, name), page in pages.items() if not folder}
     for (folder, name), page in pages.items():
         depth = 1 if folder else 0
