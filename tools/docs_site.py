@@ -49,12 +49,24 @@ def escape_heading_underscores(md:str) -> str:
     "Keep `__repr__` in a show_doc heading literal (Markdown would make it bold)"
     return re.sub(r'^(#{1,6} .*)$', lambda m: m.group(1).replace('_', r'\_'), md, flags=re.M)
 
-def to_page(nb:dict) -> dict:
-    "A processed notebook as a Sphinx page: title from the front matter, Quarto-only directives handled"
+def title_cell_rest(src_nb:dict) -> str:
+    "The text of a source notebook's title cell after its `# title`, `> summary` and `- key: value` lines: nbdev's front matter processing drops the whole cell"
+    cell = next((c for c in src_nb['cells'] if c['cell_type'] == 'markdown'), None)
+    if cell is None or not re.search(r'^#\s+\S', cell['source'], re.M): return ''
+    title = summary = False
+    def is_front_matter(line):
+        nonlocal title, summary
+        if not title and re.match(r'^#\s+\S', line): title = True; return True
+        if not summary and re.match(r'^>\s+\S', line): summary = True; return True
+        return bool(re.match(r'^-\s+\S.*:.*\S\s*$', line))
+    return '\n'.join(l for l in cell['source'].splitlines() if not is_front_matter(l)).strip()
+
+def to_page(nb:dict, intro:str='') -> dict:
+    "A processed notebook as a Sphinx page: title from the front matter, then `intro` (the rest of the title cell), Quarto-only directives handled"
     fm = front_matter(nb)
     cells = []
     if fm.get('title'):
-        head = f"# {fm['title']}" + (f"\n\n> {fm['description']}" if fm.get('description') else '')
+        head = f"# {fm['title']}" + (f"\n\n> {fm['description']}" if fm.get('description') else '') + (f"\n\n{intro}" if intro else '')
         cells.append({'cell_type': 'markdown', 'metadata': {}, 'source': head})
     for c in nb['cells']:
         if c['cell_type'] == 'raw': continue
@@ -104,13 +116,13 @@ def toctree(entries, caption=None, hidden=False, maxdepth=1) -> str:
 def page_title(nb:dict, default:str) -> str:
     return front_matter(nb).get('title', default)
 
-def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
-    "Write the Sphinx source tree for the notebooks in `proc`"
+def write_site_source(root:Path, proc:Path, src:Path, doc_url:str) -> dict:
+    "Write the Sphinx source tree for the notebooks in `proc`; return each page's intro (the rest of its title cell) by HTML path"
     if src.exists(): shutil.rmtree(src)
     src.mkdir(parents=True)
     shutil.copy(root/'docs'/'conf.py', src/'conf.py')
     if (root/'nbs'/'images').is_dir(): shutil.copytree(root/'nbs'/'images', src/'images')  # pictures the pages show (RISE screenshots)
-    api, top, sections, pages, lessons, home = [], [], {k: [] for k in SECTIONS}, {}, {}, None
+    api, top, sections, pages, lessons, home, intros = [], [], {k: [] for k in SECTIONS}, {}, {}, None, {}
     for path in sorted(proc.rglob('*.ipynb')):
         rel = path.relative_to(proc)
         if is_hidden_path(rel): continue
@@ -119,7 +131,9 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
         name = Path(fm.get('output-file', rel.with_suffix('.html').name)).stem
         folder = rel.parts[0] if len(rel.parts) > 1 else ''
         if folder and folder not in SECTIONS: continue
-        page = to_page(nb)
+        source = root/'nbs'/rel
+        intros[f'{folder}/{name}.html'.lstrip('/')] = intro = title_cell_rest(read_nb(source)) if source.is_file() else ''
+        page = to_page(nb, intro)
         if rel.name == 'index.ipynb' and not folder: home = page
         elif folder:
             sections[folder].append(name)
@@ -150,6 +164,7 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str):
         if folder == 'lessons' and names: body = lessons_index(names, lessons)
         else: body = f'# {title}\n\n' + (toctree(names) if names else f'No {title.lower()} yet.\n')
         (src/folder/'index.md').write_text(body, encoding='utf-8')
+    return intros
 
 class _Links(html.parser.HTMLParser):
     def __init__(self):
@@ -200,6 +215,15 @@ def undocumented_names(nbs:Path, site:Path) -> list:
         missing += [f'{exp}: {n}' for n in importlib.import_module(f'fastnb.{exp}').__all__ if not re.search(rf'(?<![\w.]){re.escape(n)}(?!\w)', text)]
     return missing
 
+def missing_intros(site:Path, intros:dict) -> list:
+    "`page: words` for each page that doesn't show the first words of its notebook's intro (the text under the title)"
+    missing = []
+    for rel, intro in intros.items():
+        if not (first := re.findall(r'\w+', intro)[:6]): continue
+        parser = _Text(); parser.feed((site/rel).read_text(encoding='utf-8')); words = ' '.join(re.findall(r'\w+', ' '.join(parser.parts)))
+        if ' '.join(first) not in words: missing.append(f"{rel}: {' '.join(first)!r}")
+    return missing
+
 def _page_name(nb_path:Path) -> str:
     "The page nbdev names for a numbered notebook: `00_torch_core.ipynb` -> `torch_core`"
     return re.sub(r'^\d+[a-z]?_', '', nb_path.stem)
@@ -245,7 +269,7 @@ def build(root:Path, execute:bool=False, only=None):
     nbs = execute_notebooks(cfg.nbs_path, root/'_exec_nbs', cfg.tst_flags.split(), only) if execute else cfg.nbs_path
     proc = proc_nbs(nbs, force=True)  # the cache misses changes to the installed package
     src, site = root/'_site_src', root/cfg.doc_path
-    write_site_source(root, Path(proc), src, doc_url=cfg.doc_host.rstrip('/') + cfg.doc_baseurl.rstrip('/') + '/')
+    intros = write_site_source(root, Path(proc), src, doc_url=cfg.doc_host.rstrip('/') + cfg.doc_baseurl.rstrip('/') + '/')
     if site.exists(): shutil.rmtree(site)
     res = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', '-j', 'auto',
                           str(src), str(site)])
@@ -256,6 +280,7 @@ def build(root:Path, execute:bool=False, only=None):
     if bad: sys.exit('docs: broken links:\n  ' + '\n  '.join(bad))
     noisy = noisy_pages(site)
     if noisy: sys.exit('docs: pages with training noise (see fastnb.callback.progress: executed pages show one final table per fit):\n  ' + '\n  '.join(noisy))
+    if lost := missing_intros(site, intros): sys.exit("docs: pages without the text under their notebook's title:\n  " + '\n  '.join(lost))
     missing = undocumented_names(Path(cfg.nbs_path), site)
     if missing: sys.exit("docs: public names that their module's page never shows (add a show_doc, or name them in the prose):\n  " + '\n  '.join(missing))
-    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), links checked, no progress noise, every public name documented')
+    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), links checked, no progress noise, every page has its intro, every public name documented')
