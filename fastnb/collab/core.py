@@ -186,7 +186,7 @@ class CollabDataLoaders(DataLoaders):
         titles = self.ds.item_titles
         spec = versioned('fastnb.CollabDataLoaders', 1, classes=to_dict(self.classes), rating_name=self.rating_name,
                          item_titles=None if titles is None else [[to_dict(k), to_dict(v)] for k, v in titles.items()],
-                         bs=self.valid.bs, c=self.c, loss_func=to_dict(self.loss_func) if self.loss_func is not None else None)
+                         bs=self.valid.bs, c=self.c, loss_func=to_dict(self.loss_func))
         return json.dumps(spec, **kwargs)
 
     @classmethod
@@ -197,7 +197,7 @@ class CollabDataLoaders(DataLoaders):
         if len(classes) != 2: raise ValueError(f"This JSON's classes should be the user and the item vocabs, got {list(classes)}.")
         titles = None if spec['item_titles'] is None else {from_dict(k): from_dict(v) for k, v in spec['item_titles']}
         train_ds, valid_ds = (CollabDataset(torch.zeros(0, 2, dtype=torch.long), torch.zeros(0), classes, spec['rating_name'], titles) for _ in range(2))
-        loss = from_dict(spec['loss_func']) if spec['loss_func'] is not None else None
+        loss = from_dict(spec['loss_func'])
         dls = cls.from_dsets(train_ds, valid_ds, bs=spec['bs'], path=path, device=device, loss_func=loss, dl_type=CollabDataLoader, num_workers=0)
         dls._c = spec['c']
         return dls

@@ -332,7 +332,7 @@ class DataLoaders:
         spec = versioned('fastnb.DataLoaders', 1, n_inp=ds.n_inp, bs=self.valid.bs, c=self.c,
                          tfms=[_describe_pipeline(p, ds._role(k)) for k, p in enumerate(ds.tfms)],
                          after_item=to_dict(self.valid.after_item), after_batch=to_dict(self.valid.after_batch),
-                         loss_func=to_dict(self.loss_func) if self.loss_func is not None else None)
+                         loss_func=to_dict(self.loss_func))
         return json.dumps(spec, **kwargs)
 
     @classmethod
@@ -341,7 +341,7 @@ class DataLoaders:
         spec = check_versioned(json.loads(text), 'fastnb.DataLoaders', 1, 'This JSON')
         ds = Datasets([], [from_dict(p) for p in spec['tfms']], n_inp=spec['n_inp'], do_setup=False)
         kwargs = dict(bs=spec['bs'], device=device, after_item=from_dict(spec['after_item']), after_batch=from_dict(spec['after_batch']), num_workers=0)
-        loss = from_dict(spec['loss_func']) if spec['loss_func'] is not None else None
+        loss = from_dict(spec['loss_func'])
         return cls(DataLoader(ds.subset(0), split_idx=0, **kwargs), DataLoader(ds.subset(1), split_idx=1, **kwargs), path=path,
                    loss_func=loss, c=spec.get('c'))
 

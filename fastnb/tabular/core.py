@@ -431,8 +431,8 @@ class TabularDataLoaders(DataLoaders):
         to = self.to
         spec = versioned('fastnb.TabularDataLoaders', 1, input_names=to.input_names, cat_names=to.cat_names,
                          cont_names=to.cont_names, y_names=to.y_names, procs=to_dict(to.procs),
-                         y_tfm=to_dict(to.y_tfm) if to.y_tfm is not None else None, bs=self.valid.bs, c=self.c,
-                         loss_func=to_dict(self.loss_func) if self.loss_func is not None else None)
+                         y_tfm=to_dict(to.y_tfm), bs=self.valid.bs, c=self.c,
+                         loss_func=to_dict(self.loss_func))
         return json.dumps(spec, **kwargs)
 
     @classmethod
@@ -448,5 +448,5 @@ class TabularDataLoaders(DataLoaders):
         to.splits = ([], [])
         to._make_tensors()
         loaders = [TabDataLoader(to.subset(k), bs=spec['bs'], device=device, split_idx=k) for k in (0, 1)]
-        loss = from_dict(spec['loss_func']) if spec['loss_func'] is not None else None
+        loss = from_dict(spec['loss_func'])
         return cls(*loaders, path=path, loss_func=loss, c=spec['c'])

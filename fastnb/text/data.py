@@ -236,7 +236,7 @@ class TextDataLoaders(DataLoaders):
         ds = self.train_ds
         spec = versioned('fastnb.TextDataLoaders', 1, is_lm=self.is_lm, tok=to_dict(ds.tok), vocab=list(ds.vocab),
                          classes=None if self.is_lm else list(ds.classes), bs=self.valid.bs, bptt=self.bptt, c=self.c,
-                         loss_func=to_dict(self.loss_func) if self.loss_func is not None else None)
+                         loss_func=to_dict(self.loss_func))
         return json.dumps(spec, **kwargs)
 
     @classmethod
@@ -246,7 +246,7 @@ class TextDataLoaders(DataLoaders):
         tok = from_dict(spec['tok'])
         if spec['is_lm']: dss = [LMDataset([], spec['vocab'], spec['bs'], spec['bptt'], tok) for _ in range(2)]
         else: dss = [TextClasDataset([], torch.zeros(0, dtype=torch.long), spec['vocab'], spec['classes'], tok) for _ in range(2)]
-        loss = from_dict(spec['loss_func']) if spec['loss_func'] is not None else None
+        loss = from_dict(spec['loss_func'])
         return cls.from_dsets(*dss, bs=spec['bs'], path=path, device=device, loss_func=loss, dl_type=TextDataLoader, num_workers=0)
 
 # %% ../../nbs/41_text_data.ipynb #1b42f6c9
