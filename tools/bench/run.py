@@ -68,26 +68,17 @@ def subset_folder(path:Path, dest:Path, n_train:int, n_valid:int) -> Path:
             for f in sorted(c.iterdir())[:max(1, n // len(classes))]: (dest/split/c.name/f.name).symlink_to(f)
     return dest
 
-# --- a plain PyTorch loop for tables of tensors ---------------------------
+# --- shared by the tabular and collab rows -------------------------------
 
-def plain_fit(model, train:tuple, valid:tuple, bs, epochs, lr, wd, loss_func, metric, no_wd=()) -> dict:
-    "Fit `model` on tensors `(*inputs, y)` with AdamW + OneCycleLR (shuffled, last partial batch dropped); the final `metric` on `valid`"
-    *xs, ys = train
-    *vxs, vys = valid
-    n_batches = len(ys) // bs
-    opt, sched = vbench.plain_optimizer(model, lr, epochs * n_batches, wd=wd, no_wd=no_wd)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(len(ys))
-        for i in range(n_batches):
-            idx = perm[i*bs:(i+1)*bs]
-            loss = loss_func(model(*[x[idx] for x in xs]), ys[idx])
-            loss.backward(); opt.step(); opt.zero_grad(); sched.step()
-        model.eval()
-        with torch.no_grad():
-            preds = torch.cat([model(*[x[i:i+bs] for x in vxs]) for i in range(0, len(vys), bs)])
-    return dict(seconds=time.perf_counter() - start, metric=float(metric(preds, vys)), n_train=len(ys))
+plain_fit = vbench.plain_fit  # a plain PyTorch loop on tensors
+
+def fastnb_fit(dls, make_learner, cfg:dict, seed:int) -> dict:
+    "Fit a fresh fastnb learner (`make_learner(dls)`) one-cycle with `cfg`'s epochs, lr and wd; seconds, final metric, training items"
+    from fastnb.torch_core import set_seed
+    set_seed(seed)
+    learn = make_learner(dls); learn.silent = True
+    start = time.perf_counter(); learn.fit_one_cycle(cfg['epochs'], cfg['lr'], wd=cfg['wd']); seconds = time.perf_counter() - start
+    return dict(seconds=seconds, metric=float(learn.recorder.values[-1][2]), n_train=len(dls.train_ds))
 
 def _accuracy(preds, y): return (preds.argmax(1) == y.view(-1)).float().mean()
 def _rmse(preds, y): return F.mse_loss(preds.view(-1), y.view(-1).float()).sqrt()
@@ -139,13 +130,7 @@ def _tabular_learner(dls):
     t = TABULAR
     return tabular_learner(dls, layers=t['layers'], config=tabular_config(ps=t['ps'], embed_p=t['embed_p']), metrics=accuracy)
 
-def tabular_fastnb(ctx, seed):
-    from fastnb.torch_core import set_seed
-    dls = _tabular_dls(ctx)
-    set_seed(seed)
-    learn = _tabular_learner(dls); learn.silent = True
-    start = time.perf_counter(); learn.fit_one_cycle(TABULAR['epochs'], TABULAR['lr'], wd=TABULAR['wd']); seconds = time.perf_counter() - start
-    return dict(seconds=seconds, metric=float(learn.recorder.values[-1][2]), n_train=len(dls.train_ds))
+def tabular_fastnb(ctx, seed): return fastnb_fit(_tabular_dls(ctx), _tabular_learner, TABULAR, seed)
 
 def tabular_fastai(ctx, seed):
     t = TABULAR
@@ -187,13 +172,7 @@ def _collab_learner(dls):
     from fastnb.collab.all import collab_learner, rmse
     return collab_learner(dls, n_factors=COLLAB['n_factors'], y_range=COLLAB['y_range'], metrics=rmse)
 
-def collab_fastnb(ctx, seed):
-    from fastnb.torch_core import set_seed
-    dls = _collab_dls(ctx)
-    set_seed(seed)
-    learn = _collab_learner(dls); learn.silent = True
-    start = time.perf_counter(); learn.fit_one_cycle(COLLAB['epochs'], COLLAB['lr'], wd=COLLAB['wd']); seconds = time.perf_counter() - start
-    return dict(seconds=seconds, metric=float(learn.recorder.values[-1][2]), n_train=len(dls.train_ds))
+def collab_fastnb(ctx, seed): return fastnb_fit(_collab_dls(ctx), _collab_learner, COLLAB, seed)
 
 def collab_fastai(ctx, seed):
     c = COLLAB

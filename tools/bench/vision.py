@@ -58,27 +58,33 @@ def plain_optimizer(model, lr, total_steps, wd=0.01, fused=True, no_wd=()):
                                                 final_div_factor=1e5 / 25, base_momentum=0.85, max_momentum=0.95)
     return opt, sched
 
+def plain_fit(model, train:tuple, valid:tuple, bs, epochs, lr, wd, loss_func, metric, no_wd=(), fused=True, prep=lambda x: x) -> dict:
+    "Fit `model` on tensors `(*inputs, y)` with AdamW + OneCycleLR (shuffled, last partial batch dropped), each input batch through `prep`; the final `metric` on `valid`"
+    *xs, ys = train
+    *vxs, vys = valid
+    n_batches = len(ys) // bs
+    opt, sched = plain_optimizer(model, lr, epochs * n_batches, wd=wd, fused=fused, no_wd=no_wd)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(len(ys))
+        for i in range(n_batches):
+            idx = perm[i*bs:(i+1)*bs]
+            loss = loss_func(model(*[prep(x[idx]) for x in xs]), ys[idx])
+            loss.backward(); opt.step(); opt.zero_grad(); sched.step()
+        model.eval()
+        with torch.no_grad():
+            preds = torch.cat([model(*[prep(x[i:i+bs]) for x in vxs]) for i in range(0, len(vys), bs)])
+    return dict(seconds=time.perf_counter() - start, metric=float(metric(preds, vys)), n_train=len(ys))
+
 def bench_plain(dls, bs, epochs, lr, fused=True, seed=42):
     "The same model, data tensors and schedule in a plain PyTorch loop"
     from fastnb.torch_core import set_seed
     from fastnb.vision.learner import vision_model
     set_seed(seed)
-    model = vision_model('resnet18', 10)
-    (xs, ys), (vxs, vys) = _stacked(dls.train), _stacked(dls.valid)
-    n_batches = len(xs) // bs
-    opt, sched = plain_optimizer(model, lr, epochs * n_batches, fused=fused)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(len(xs))
-        for i in range(n_batches):
-            idx = perm[i*bs:(i+1)*bs]
-            loss = F.cross_entropy(model(xs[idx].float().div_(255)), ys[idx])
-            loss.backward(); opt.step(); opt.zero_grad(); sched.step()
-        model.eval(); wrong = 0
-        with torch.no_grad():
-            for i in range(0, len(vxs), bs): wrong += (model(vxs[i:i+bs].float().div_(255)).argmax(1) != vys[i:i+bs]).sum().item()
-    return dict(seconds=time.perf_counter() - start, error_rate=wrong / len(vxs), n_train=len(xs))
+    r = plain_fit(vision_model('resnet18', 10), _stacked(dls.train), _stacked(dls.valid), bs, epochs, lr, 0.01, F.cross_entropy,
+                  lambda preds, y: (preds.argmax(1) != y).float().mean(), fused=fused, prep=lambda x: x.float().div_(255))
+    return dict(seconds=r['seconds'], error_rate=r['metric'], n_train=r['n_train'])
 
 def run_script(python, script) -> dict:
     "Run `script` with `python` in a new process; the JSON object its last line of output prints"
