@@ -4,7 +4,6 @@
 
 # %% ../../nbs/30_collab.ipynb #32640314
 from __future__ import annotations
-import json
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
@@ -13,7 +12,7 @@ import matplotlib.pyplot as plt
 from fastcore.foundation import L
 from ..torch_core import to_cpu, eval_mode
 from ..errors import FastnbError
-from ..serialize import short_repr, register, register_model, to_dict, from_dict, versioned, check_versioned
+from ..serialize import short_repr, register, register_model, to_dict, from_dict
 from ..data.load import DataLoader, DataLoaders
 from ..data.block import RandomSplitter
 from ..losses import MSELossFlat
@@ -184,20 +183,17 @@ class CollabDataLoaders(DataLoaders):
     def to_json(self, **kwargs) -> str:
         "JSON describing what inference needs: the user and item vocabs (with the columns' names), the rating's name, item titles, loss"
         titles = self.ds.item_titles
-        spec = versioned('fastnb.CollabDataLoaders', 1, classes=to_dict(self.classes), rating_name=self.rating_name,
-                         item_titles=None if titles is None else [[to_dict(k), to_dict(v)] for k, v in titles.items()],
-                         bs=self.valid.bs, c=self.c, loss_func=to_dict(self.loss_func))
-        return json.dumps(spec, **kwargs)
+        return self._spec_json('fastnb.CollabDataLoaders', kwargs, classes=to_dict(self.classes), rating_name=self.rating_name,
+                               item_titles=None if titles is None else [[to_dict(k), to_dict(v)] for k, v in titles.items()])
 
     @classmethod
     def from_json(cls, text:str, device=None, path='.') -> CollabDataLoaders:
         "CollabDataLoaders with no ratings, rebuilt from `to_json` text: for `test_dl`, `predict`, the vocabs and the tables"
-        spec = check_versioned(json.loads(text), 'fastnb.CollabDataLoaders', 1, 'This JSON')
+        spec, loss = cls._read_spec(text, 'fastnb.CollabDataLoaders')
         classes = {name: L(vocab) for name, vocab in from_dict(spec['classes']).items()}
         if len(classes) != 2: raise ValueError(f"This JSON's classes should be the user and the item vocabs, got {list(classes)}.")
         titles = None if spec['item_titles'] is None else {from_dict(k): from_dict(v) for k, v in spec['item_titles']}
         train_ds, valid_ds = (CollabDataset(torch.zeros(0, 2, dtype=torch.long), torch.zeros(0), classes, spec['rating_name'], titles) for _ in range(2))
-        loss = from_dict(spec['loss_func'])
         dls = cls.from_dsets(train_ds, valid_ds, bs=spec['bs'], path=path, device=device, loss_func=loss, dl_type=CollabDataLoader, num_workers=0)
         dls._c = spec['c']
         return dls

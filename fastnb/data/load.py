@@ -329,19 +329,25 @@ class DataLoaders:
         "JSON describing what inference needs: pipelines, item/batch transforms, n_inp, loss (see `DataLoaders.from_json`)"
         ds = self.valid_ds
         if not isinstance(ds, Datasets): raise TypeError("to_json needs DataLoaders made from `Datasets` (a DataBlock or `Datasets` splits).")
-        spec = versioned('fastnb.DataLoaders', 1, n_inp=ds.n_inp, bs=self.valid.bs, c=self.c,
-                         tfms=[_describe_pipeline(p, ds._role(k)) for k, p in enumerate(ds.tfms)],
-                         after_item=to_dict(self.valid.after_item), after_batch=to_dict(self.valid.after_batch),
-                         loss_func=to_dict(self.loss_func))
-        return json.dumps(spec, **kwargs)
+        return self._spec_json('fastnb.DataLoaders', kwargs, n_inp=ds.n_inp, tfms=[_describe_pipeline(p, ds._role(k)) for k, p in enumerate(ds.tfms)],
+                               after_item=to_dict(self.valid.after_item), after_batch=to_dict(self.valid.after_batch))
+
+    def _spec_json(self, kind:str, json_kwargs:dict, **fields) -> str:
+        "`to_json`'s text: `fields` in format `kind` (version 1), with what every family of loaders keeps: the batch size, `c` and the loss"
+        return json.dumps(versioned(kind, 1, **fields, bs=self.valid.bs, c=self.c, loss_func=to_dict(self.loss_func)), **json_kwargs)
+
+    @staticmethod
+    def _read_spec(text:str, kind:str) -> tuple[dict, object]:
+        "`from_json`'s start: the spec of format `kind` in `text`, checked, and its loss function"
+        spec = check_versioned(json.loads(text), kind, 1, 'This JSON')
+        return spec, from_dict(spec['loss_func'])
 
     @classmethod
     def from_json(cls, text:str, device=None, path='.') -> DataLoaders:
         "DataLoaders with no items, rebuilt from `to_json` text: for `test_dl`, `decode`, `decode_target`, `vocab`, `c`, `loss_func`"
-        spec = check_versioned(json.loads(text), 'fastnb.DataLoaders', 1, 'This JSON')
+        spec, loss = cls._read_spec(text, 'fastnb.DataLoaders')
         ds = Datasets([], [from_dict(p) for p in spec['tfms']], n_inp=spec['n_inp'], do_setup=False)
         kwargs = dict(bs=spec['bs'], device=device, after_item=from_dict(spec['after_item']), after_batch=from_dict(spec['after_batch']), num_workers=0)
-        loss = from_dict(spec['loss_func'])
         return cls(DataLoader(ds.subset(0), split_idx=0, **kwargs), DataLoader(ds.subset(1), split_idx=1, **kwargs), path=path,
                    loss_func=loss, c=spec.get('c'))
 

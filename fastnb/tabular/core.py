@@ -4,12 +4,12 @@
 
 # %% ../../nbs/20_tabular_core.ipynb #9473ff1e
 from __future__ import annotations
-import copy, difflib, json
+import copy, difflib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.foundation import L
 from fastcore.basics import patch
-from ..serialize import register, short_repr, to_dict, from_dict, versioned, check_versioned
+from ..serialize import register, short_repr, to_dict, from_dict
 from ..data.transforms import Transform, Categorize, RegressionSetup
 from ..data.core import check_splits
 from ..data.load import DataLoader, DataLoaders
@@ -429,16 +429,13 @@ class TabularDataLoaders(DataLoaders):
     def to_json(self, **kwargs) -> str:
         "JSON describing what inference needs: column names, procs with their state, target transform, loss, batch size"
         to = self.to
-        spec = versioned('fastnb.TabularDataLoaders', 1, input_names=to.input_names, cat_names=to.cat_names,
-                         cont_names=to.cont_names, y_names=to.y_names, procs=to_dict(to.procs),
-                         y_tfm=to_dict(to.y_tfm), bs=self.valid.bs, c=self.c,
-                         loss_func=to_dict(self.loss_func))
-        return json.dumps(spec, **kwargs)
+        return self._spec_json('fastnb.TabularDataLoaders', kwargs, input_names=to.input_names, cat_names=to.cat_names,
+                               cont_names=to.cont_names, y_names=to.y_names, procs=to_dict(to.procs), y_tfm=to_dict(to.y_tfm))
 
     @classmethod
     def from_json(cls, text:str, device=None, path='.') -> TabularDataLoaders:
         "TabularDataLoaders with no rows, rebuilt from `to_json` text: for `test_dl`, decoding, `vocab`, `c` and `loss_func`"
-        spec = check_versioned(json.loads(text), 'fastnb.TabularDataLoaders', 1, 'This JSON')
+        spec, loss = cls._read_spec(text, 'fastnb.TabularDataLoaders')
         to = object.__new__(TabularPandas)
         to.input_names, to.cat_names, to.cont_names, to.y_names = spec['input_names'], spec['cat_names'], spec['cont_names'], spec['y_names']
         to.target_names = list(to.y_names)
@@ -448,5 +445,4 @@ class TabularDataLoaders(DataLoaders):
         to.splits = ([], [])
         to._make_tensors()
         loaders = [TabDataLoader(to.subset(k), bs=spec['bs'], device=device, split_idx=k) for k in (0, 1)]
-        loss = from_dict(spec['loss_func'])
         return cls(*loaders, path=path, loss_func=loss, c=spec['c'])

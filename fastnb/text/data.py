@@ -4,12 +4,11 @@
 
 # %% ../../nbs/41_text_data.ipynb #bde2563f
 from __future__ import annotations
-import json
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch.utils.data import Dataset as TorchDataset
 from fastcore.foundation import L
-from ..serialize import register, to_dict, from_dict, versioned, check_versioned, short_repr
+from ..serialize import register, to_dict, from_dict, short_repr
 from ..data.load import DataLoader, DataLoaders
 from ..data.core import item_at
 from ..data.block import RandomSplitter, get_files, TransformBlock, ColReader
@@ -234,19 +233,16 @@ class TextDataLoaders(DataLoaders):
     def to_json(self, **kwargs) -> str:
         "JSON describing what inference needs: tokenizer, vocab, classes (classifier), bs, bptt (language model), loss"
         ds = self.train_ds
-        spec = versioned('fastnb.TextDataLoaders', 1, is_lm=self.is_lm, tok=to_dict(ds.tok), vocab=list(ds.vocab),
-                         classes=None if self.is_lm else list(ds.classes), bs=self.valid.bs, bptt=self.bptt, c=self.c,
-                         loss_func=to_dict(self.loss_func))
-        return json.dumps(spec, **kwargs)
+        return self._spec_json('fastnb.TextDataLoaders', kwargs, is_lm=self.is_lm, tok=to_dict(ds.tok), vocab=list(ds.vocab),
+                               classes=None if self.is_lm else list(ds.classes), bptt=self.bptt)
 
     @classmethod
     def from_json(cls, text:str, device=None, path='.') -> TextDataLoaders:
         "TextDataLoaders with no texts, rebuilt from `to_json` text: for `test_dl`, `predict`, `decode` and the vocabs"
-        spec = check_versioned(json.loads(text), 'fastnb.TextDataLoaders', 1, 'This JSON')
+        spec, loss = cls._read_spec(text, 'fastnb.TextDataLoaders')
         tok = from_dict(spec['tok'])
         if spec['is_lm']: dss = [LMDataset([], spec['vocab'], spec['bs'], spec['bptt'], tok) for _ in range(2)]
         else: dss = [TextClasDataset([], torch.zeros(0, dtype=torch.long), spec['vocab'], spec['classes'], tok) for _ in range(2)]
-        loss = from_dict(spec['loss_func'])
         return cls.from_dsets(*dss, bs=spec['bs'], path=path, device=device, loss_func=loss, dl_type=TextDataLoader, num_workers=0)
 
 # %% ../../nbs/41_text_data.ipynb #1b42f6c9

@@ -50,7 +50,7 @@ def train_dataloaders(path=None, csv=None, size:int|None=None, bs:int=64, valid_
     default = path is None and csv is None
     item_tfms = Resize(size if size is not None else 128, method='squish') if (size is not None or not default) else None
     kw = dict(item_tfms=item_tfms, bs=bs, **kwargs)
-    def with_tfms(img_cls): return dict(img_cls=img_cls, **{'batch_tfms': default_batch_tfms(img_cls), **kw})
+    def with_tfms(img_cls): return {'img_cls': img_cls, 'batch_tfms': default_batch_tfms(img_cls), **kw}  # a batch_tfms given wins
     if csv is not None:
         csv = Path(csv)
         return ImageDataLoaders.from_csv(csv.parent, csv_fname=csv.name, valid_pct=valid_pct, seed=seed, **with_tfms(image_class(get_image_files(csv.parent))))
