@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fastnb's test command (what CI runs): bash tools/test.sh
 #  0. installs Chromium when it is missing (Debian's package; as root or with sudo -n), else stops with what to install
+#     then checks the free disk space and sends every temporary file of the run into one folder, removed at the end
 #  1. uses the active virtual environment, else makes ./.venv, and installs fastnb with its dev extra when missing
 #  2. checks that fastnb/ is exported from the notebooks, the notebooks are clean, README.md is rendered and the
 #     clean copies of the lessons (clean/) are up to date
@@ -41,6 +42,19 @@ if ! chromium_found; then
     && chromium_found || { tail -5 /tmp/fastnb-apt.log >&2; echo "Installing Chromium failed (log: /tmp/fastnb-apt.log): $how" >&2; exit 1; }
 fi
 
+# 0b. disk. A run needs room for the venv (torch and its CUDA libraries: about 6 GB), the datasets (under 1 GB) and what
+#     the tests write (about 2 GB at the peak). Every temporary file of the run goes into one folder, removed when the run
+#     ends however it ends, so runs leave nothing behind. Too little free space stops the run here, saying so.
+free_mb() { df -Pm "$1" | awk 'NR==2 {print $4}'; }
+need_mb() {  # need_mb FOLDER MB WHAT
+  local free; free=$(free_mb "$1")
+  [ "$free" -ge "$2" ] || { echo "Only $free MB free on the disk holding $1, and $3 needs about $2 MB: free some disk space (old clones, virtual environments, temporary folders) and run again" >&2; exit 1; }
+}
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/fastnb-test.XXXXXX") || { echo "could not make a temporary folder in ${TMPDIR:-/tmp}" >&2; exit 1; }
+trap 'rm -rf "$run_tmp"' EXIT
+trap 'exit 130' INT TERM
+export TMPDIR=$run_tmp
+
 # 1. environment
 if [ -z "${VIRTUAL_ENV:-}" ]; then
   [ -x .venv/bin/python ] || python3 -m venv .venv || { echo "could not create .venv" >&2; exit 1; }
@@ -48,6 +62,7 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
 fi
 stamp="$VIRTUAL_ENV/.fastnb-dev-$( (cat settings.ini setup.py; echo "$root") | sha1sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
+  python -c 'import torch' 2>/dev/null || need_mb "$VIRTUAL_ENV" 8000 "installing torch and the other dependencies"
   echo "== installing fastnb[dev] into $VIRTUAL_ENV"
   python -m pip install -q --upgrade pip >/dev/null 2>&1
   python -m pip install -e ".[dev]" > "$VIRTUAL_ENV/fastnb-install.log" 2>&1 \
@@ -67,6 +82,7 @@ before=$(tree_hash clean); python -m fastnb.slides --clean >/dev/null || fail "c
 [ "$before" = "$(tree_hash clean)" ] || fail "clean/ was not in sync with nbs/lessons: fastnb_slides --clean changed it (commit it)"
 
 # 3. datasets, notebooks, docs
+need_mb "$run_tmp" 3000 "running the tests (datasets and temporary files)"
 if command -v fastnb_datasets >/dev/null 2>&1; then
   echo "== preparing datasets"
   # a dataset that can't be built (its package not downloadable: no apt-get, no network) stops the run here, with what to install
