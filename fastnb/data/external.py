@@ -19,7 +19,8 @@ except ImportError: fcntl = None  # Windows: see `file_lock`
 __all__ = ['HOME_ENV_VAR', 'DIR_KINDS', 'DIR_ENV_VARS', 'ARCHIVE_EXTS', 'fastnb_home', 'Config', 'fastnb_path', 'URLs',
            'UnsafeNameError', 'safe_filename', 'url_fname', 'file_digest', 'file_sha256', 'check_file', 'file_lock',
            'DownloadError', 'ChecksumError', 'download_url', 'UnsafeArchiveError', 'DamagedArchiveError',
-           'archive_stem', 'remove_stale_temps', 'extract_archive', 'untar_data']
+           'ArchiveTooBigError', 'archive_stem', 'remove_stale_temps', 'replace_folder', 'extract_archive',
+           'untar_data']
 
 # %% ../../nbs/03_data_external.ipynb #ce579d52
 HOME_ENV_VAR = 'FASTNB_HOME'
@@ -262,6 +263,9 @@ class UnsafeArchiveError(FastnbError, ValueError):
 class DamagedArchiveError(FastnbError, ValueError):
     "An archive that can't be read to its end: cut short, corrupt, or not an archive"
 
+class ArchiveTooBigError(FastnbError):
+    "An archive whose files would not fit on the disk it is unpacked to"
+
 def archive_stem(fname:str|Path) -> str:
     "The name of `fname` without its archive extension (`mnist_tiny.tgz` -> `mnist_tiny`)"
     name = Path(fname).name
@@ -309,6 +313,18 @@ def _write_file(src, path:Path):
     "Copy the open archive member `src` into the new file `path`"
     with open(path, 'wb') as f: shutil.copyfileobj(src, f, 1<<20)
 
+def _free_bytes(folder:Path) -> int: return shutil.disk_usage(folder).free
+
+def _check_room(archive:Path, plan:list, dest:Path):
+    "Refuse, before writing anything, an archive whose files (links counted as the copies they become) don't fit on `dest`'s disk"
+    sizes = {path: handle.size if isinstance(handle, tarfile.TarInfo) else handle.file_size
+             for path, kind, target, handle in plan if kind == 'file'}  # a zip member can't write more than its stated size
+    need = sum(sizes.values()) + sum(sizes[target] for path, kind, target, handle in plan if target is not None)
+    if need > (free := _free_bytes(dest)):
+        raise ArchiveTooBigError(f"Can't unpack {archive.name}: its files take {need/1e6:,.1f} MB, and the disk holding "
+                                 f"{dest.parent} has {free/1e6:,.1f} MB free. Free some space, or keep fastnb's data on a bigger "
+                                 f"disk (`FASTNB_HOME`, or `data_path` in {fastnb_home()/'config.ini'}).")
+
 def _unpack(plan:list, dest:Path, open_member):
     "Make the folders and files of `plan` under `dest`; links become copies of their target, so `dest` holds no link"
     for path, kind, target, handle in plan:
@@ -338,12 +354,15 @@ def _safe_extract(archive:Path, dest:Path):
             def kind(i): return 'dir' if i.is_dir() else 'symlink' if stat.S_ISLNK(i.external_attr >> 16) else 'file'
             members = [(i.filename, kind(i), zf.read(i).decode('utf-8', 'replace') if kind(i) == 'symlink' else None, i)
                        for i in zf.infolist()]
-            _unpack(_plan(archive, members), dest, zf.open)
+            plan = _plan(archive, members)
+            _check_room(archive, plan, dest)
+            _unpack(plan, dest, zf.open)
         return
     with tarfile.open(archive) as tf:
         members = [(m.name, _tar_kind(m), m.linkname or None, m) for m in tf.getmembers()]
         plan = _plan(archive, members)
         _check_tar_end(tf)
+        _check_room(archive, plan, dest)
         _unpack(plan, dest, tf.extractfile)
 
 def remove_stale_temps(folder:str|Path, name:str) -> list:
@@ -352,6 +371,21 @@ def remove_stale_temps(folder:str|Path, name:str) -> list:
     stale = [p for p in Path(folder).iterdir() if pattern.fullmatch(p.name) and p.is_dir() and not p.is_symlink()]
     for p in stale: shutil.rmtree(p)
     return stale
+
+def replace_folder(new:Path, dest:Path, made:set|tuple=()) -> Path:
+    "Put folder `new` in place of `dest`, keeping what was added to `dest`: its top-level entries that `new` lacks and `made` doesn't name"
+    if dest.is_symlink() or dest.is_file(): dest.unlink()
+    elif dest.exists():
+        made = set(made)
+        for p in dest.iterdir():  # a `models/` folder, an export, a cleaned labels file...
+            if p.name not in made and not (new/p.name).exists(): os.replace(p, new/p.name)
+        old = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', suffix='.tmp', dir=dest.parent))  # removed by the next call if we die
+        os.replace(dest, old/'old')
+        os.replace(new, dest)
+        shutil.rmtree(old)
+        return dest
+    os.replace(new, dest)
+    return dest
 
 def extract_archive(archive:str|Path, dest:str|Path) -> Path:
     "Unpack `archive` (.tgz/.tar.gz/.zip/...) safely to `dest`, replacing it atomically; a single top folder becomes `dest`"
@@ -366,10 +400,7 @@ def extract_archive(archive:str|Path, dest:str|Path) -> Path:
                                       "Delete it (or pass `force_download=True` to `untar_data`) to download it again.")
             err.why = f'{type(e).__name__}: {e}'; raise err from None
         children = list(tmp.iterdir())
-        content = children[0] if len(children) == 1 and children[0].is_dir() else tmp
-        if dest.is_symlink() or dest.is_file(): dest.unlink()
-        elif dest.exists(): shutil.rmtree(dest)
-        os.replace(content, dest)
+        replace_folder(children[0] if len(children) == 1 and children[0].is_dir() else tmp, dest)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
