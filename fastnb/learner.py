@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_learner.ipynb #b07e6cf0
 from __future__ import annotations
-import re, math, time, copy, json, zipfile, pickle as pickle_module
+import re, math, time, copy, json, zipfile, warnings, pickle as pickle_module
 from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd, torch
@@ -354,6 +354,10 @@ class Learner:
         if len(self.dls.train) == 0: raise ValueError("dls.train has no batches: is the training set empty, or smaller than a batch with drop_last?")
         resume = self._resume if start_epoch else None
         if resume is not None: _check_resume(resume, start_epoch, len(self.dls.train))  # (kept for a corrected call if it fails)
+        elif start_epoch: warnings.warn(f"fit(start_epoch={start_epoch}) without a training state (no `learn.load` of a checkpoint saved "
+            "with its optimizer just before): the schedule starts part way, but the optimizer, the random states and the callbacks' "
+            "records start afresh, so this is not the run an uninterrupted fit gives. `learn.save(name)` then `learn.load(name)` "
+            "resume exactly.", stacklevel=2)
         self._resume = None
         with self.added_cbs(cbs):
             if reset_opt or self.opt is None: self.create_opt()
@@ -562,7 +566,7 @@ def _per_item_loss(loss_func, preds, targs) -> torch.Tensor:
     return losses.reshape(n_items, -1).mean(dim=1)  # flattened losses give N*H*W values for N masks
 
 # %% ../nbs/07_learner.ipynb #b2e4c8a1
-import os, random, pickletools, warnings
+import os, random, pickletools
 import numpy as np
 
 def _write_atomically(path:Path, write):

@@ -154,11 +154,19 @@ class CSVLogger(Callback):
     def before_fit(self):
         self.path = self.fname if self.fname.is_absolute() else self.learn.path/self.fname
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        done = self.learn.train_iter // max(1, len(self.learn.dls.train))  # > 0 when a fit resumes (`start_epoch`)
+        kept = self._rows()[:done + 1] if done and not self.append else []  # the header and the rows of the epochs done
         is_new = not (self.append and self.path.exists() and self.path.stat().st_size > 0)
         self.file = open(self.path, 'a' if self.append else 'w', newline='')
         self.writer = csv.writer(self.file)
-        if is_new: self.writer.writerow(self.learn.recorder.metric_names)
+        if kept: self.writer.writerows(kept)
+        elif is_new: self.writer.writerow(self.learn.recorder.metric_names)
         self.file.flush()
+
+    def _rows(self) -> list:
+        try:
+            with open(self.path, newline='') as f: return list(csv.reader(f))
+        except FileNotFoundError: return []
 
     def after_epoch(self):
         self.writer.writerow(self.learn.recorder.log)
