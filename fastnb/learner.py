@@ -660,10 +660,19 @@ def set_rng_states(states:dict, dls=None):
     for g, s in zip(_loader_generators(dls), states['loaders']):
         if g is not None and s is not None: g.set_state(s.cpu())
 
+def _keyed_cbs(cbs) -> dict:
+    "The callbacks that have a state, by a key that tells two of the same name apart: the name, then `name_2`, `name_3`... in order"
+    keyed, seen = {}, {}
+    for cb in cbs:
+        if not callable(getattr(cb, 'state_dict', None)): continue
+        name = _cb_name(cb); seen[name] = seen.get(name, 0) + 1
+        keyed[name if seen[name] == 1 else f'{name}_{seen[name]}'] = cb
+    return keyed
+
 def _training_state(learn:Learner) -> dict:
     "What resuming needs besides the weights and the optimizer: where training is, the random states, the callbacks' states"
     return {'epoch': learn.epoch, 'train_iter': learn.train_iter, 'rng': rng_states(learn.dls),
-            'cbs': {_cb_name(cb): cb.state_dict() for cb in learn.cbs if callable(getattr(cb, 'state_dict', None))}}
+            'cbs': {key: cb.state_dict() for key, cb in _keyed_cbs(learn.cbs).items()}}
 
 def _check_training_state(state, path:Path):
     "Raise unless `state` is a whole training state (trying its random states, then putting the current ones back)"
@@ -687,9 +696,9 @@ def _check_resume(state:dict, start_epoch:int, n_batches:int):
 
 def _resume_training(learn:Learner, state:dict):
     "Give the callbacks their saved states and restore the random states: training goes on as if it had never stopped"
-    for name, cb_state in state['cbs'].items():
-        cb = getattr(learn, name, None)
-        if callable(getattr(cb, 'load_state_dict', None)): cb.load_state_dict(cb_state)
+    cbs = _keyed_cbs(learn.cbs)
+    for key, cb_state in state['cbs'].items():
+        if callable(getattr(cbs.get(key), 'load_state_dict', None)): cbs[key].load_state_dict(cb_state)
     set_rng_states(state['rng'], learn.dls)
     n_workers = getattr(getattr(learn.dls, 'train', None), 'num_workers', 0)
     if n_workers: warnings.warn(f"This fit resumes with {n_workers} worker processes loading the training batches: their random states "
