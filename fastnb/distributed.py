@@ -134,6 +134,10 @@ class DistributedTrainer(Callback):
         self.ddp = DistributedDataParallel(self.model, device_ids=[device] if device.type == 'cuda' else None,
                                            find_unused_parameters=self.find_unused_parameters)  # also copies rank 0's weights to all
 
+    def train_batches(self, dl) -> int:
+        "The batches of this process's share of `dl` per epoch (what a resumed fit counts its position in)"
+        return len(distrib_dl(dl, dist.get_rank(), dist.get_world_size()))
+
     def _mute(self):
         "Make the callbacks that print, plot or write files do nothing on this process (undone by `unmute`)"
         for cb in self.learn.cbs:

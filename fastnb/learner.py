@@ -352,8 +352,8 @@ class Learner:
     def fit(self, n_epoch:int, lr:float|slice|None=None, wd:float|None=None, cbs=None, reset_opt:bool=False, start_epoch:int=0):
         "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd`, with extra callbacks `cbs`; `start_epoch` resumes (see `load`)"
         if len(self.dls.train) == 0: raise ValueError("dls.train has no batches: is the training set empty, or smaller than a batch with drop_last?")
-        resume = self._resume if start_epoch else None
-        if resume is not None: _check_resume(resume, start_epoch, len(self.dls.train))  # (kept for a corrected call if it fails)
+        resume, n_batches = self._resume if start_epoch else None, self._train_batches()
+        if resume is not None: _check_resume(resume, start_epoch, n_batches)  # (kept for a corrected call if it fails)
         elif start_epoch: warnings.warn(f"fit(start_epoch={start_epoch}) without a training state (no `learn.load` of a checkpoint saved "
             "with its optimizer just before): the schedule starts part way, but the optimizer, the random states and the callbacks' "
             "records start afresh, so this is not the run an uninterrupted fit gives. `learn.save(name)` then `learn.load(name)` "
@@ -365,10 +365,14 @@ class Learner:
             wd = self.wd if wd is None else wd
             if wd is not None: self.opt.set_hyper('wd', wd)
             self.n_epoch = n_epoch
-            self.train_iter = start_epoch * len(self.dls.train)
-            self.pct_train = self.train_iter / max(1, n_epoch * len(self.dls.train))
+            self.train_iter = start_epoch * n_batches
+            self.pct_train = self.train_iter / max(1, n_epoch * n_batches)
             try: self._with_events(lambda: self._do_fit(start_epoch, resume), 'fit', CancelFitException)
             finally: self._end_cleanup()
+
+    def _train_batches(self) -> int:
+        "Training batches per epoch as the fit sees them: `len(dls.train)`, unless a callback that changes the data says (`train_batches`)"
+        return next((cb.train_batches(self.dls.train) for cb in self.cbs if callable(getattr(cb, 'train_batches', None))), len(self.dls.train))
 
     def show_training_loop(self):
         "Print the events of the training loop, indented by loop level, with the callbacks that run at each"
