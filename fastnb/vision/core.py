@@ -286,16 +286,19 @@ def _is_network_error(e:Exception) -> bool:
     return isinstance(e, urllib.error.URLError) and not isinstance(e, urllib.error.HTTPError) and \
         isinstance(reason, (OSError, socket.timeout))
 
-def _get(url:str, timeout:float=10, headers:dict|None=None) -> bytes:
-    "The body at `url`, raising `ConnectionError` with a clear message when the host can't be reached"
+def _get(url:str, timeout:float=10, headers:dict|None=None, max_bytes:int=5_000_000) -> bytes:
+    "The body at `url` (at most `max_bytes`), raising `ConnectionError` with a clear message when the host can't be reached"
     req = urllib.request.Request(url, headers={'User-Agent': USER_AGENT, **(headers or {})})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r: return r.read()
+        with urllib.request.urlopen(req, timeout=timeout) as r: body = r.read(max_bytes + 1)
     except Exception as e:
         if _is_network_error(e):
             raise ConnectionError(f"Can't reach {url}: {getattr(e, 'reason', e)}. Are you online? "
                                   f"(Behind a proxy, set HTTPS_PROXY.)") from None
         raise
+    if len(body) > max_bytes: raise RuntimeError(f"{url} answered more than {max_bytes:,} bytes, which no search page or result "
+                                                 "page is: the service changed, or this is not it.")
+    return body
 
 # %% ../../nbs/10_vision_core.ipynb #5d718c16
 def _image_suffix(url:str) -> str:
@@ -382,7 +385,9 @@ def search_images_ddg(term:str, max_images:int=200, base_url:str|None=None, time
             raise RuntimeError(f"DuckDuckGo's image endpoint answered {e.code} {e.reason} for {term!r}: requests may be "
                                f"rate-limited or the protocol changed. Wait a minute and try again.") from None
         except json.JSONDecodeError: raise RuntimeError(f"DuckDuckGo's image endpoint didn't answer JSON for {term!r}: the protocol may have changed.") from None
-        urls += L(page.get('results', [])).map(lambda r: r.get('image')).filter()
+        found = L(page.get('results', [])).map(lambda r: r.get('image')).filter()
+        if not found: break  # a page with nothing new ends the search, whatever its `next` says
+        urls += found
         nxt = page.get('next')
         url = f"{base_url}/{urllib.parse.quote(nxt.lstrip('/'), safe='/?&=%:+,')}&vqd={urllib.parse.quote(token)}" if nxt else None
     return urls.unique()[:max_images]
