@@ -4,7 +4,7 @@
 
 # %% ../../nbs/40_text_core.ipynb #68d9a990
 from __future__ import annotations
-import hashlib, html, json, os, re
+import hashlib, html, json, os, re, time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,9 +16,10 @@ from ..data.external import fastnb_home
 
 # %% auto #0
 __all__ = ['UNK', 'PAD', 'BOS', 'EOS', 'FLD', 'TK_REP', 'TK_WREP', 'TK_UP', 'TK_MAJ', 'text_spec_tok', 'defaults_pre_rules',
-           'defaults_post_rules', 'fix_html', 'replace_rep', 'replace_wrep', 'spec_add_spaces', 'rm_useless_spaces',
-           'replace_all_caps', 'replace_maj', 'word_tokenize', 'Tokenizer', 'decode_tokens', 'default_tokenize_workers',
-           'tokens_cache_dir', 'tokenize_texts', 'make_vocab', 'Numericalize', 'save_vocab', 'load_vocab']
+           'defaults_post_rules', 'TOKENS_CACHE_BYTES', 'fix_html', 'replace_rep', 'replace_wrep', 'spec_add_spaces',
+           'rm_useless_spaces', 'replace_all_caps', 'replace_maj', 'word_tokenize', 'Tokenizer', 'decode_tokens',
+           'default_tokenize_workers', 'tokens_cache_dir', 'tokenize_texts', 'prune_tokens_cache', 'make_vocab',
+           'Numericalize', 'save_vocab', 'load_vocab']
 
 # %% ../../nbs/40_text_core.ipynb #d570c40d
 UNK, PAD, BOS, EOS, FLD, TK_REP, TK_WREP, TK_UP, TK_MAJ = 'xxunk xxpad xxbos xxeos xxfld xxrep xxwrep xxup xxmaj'.split()
@@ -162,7 +163,10 @@ def tokenize_texts(texts, tok:Tokenizer|None=None, n_workers:int|None=None, cach
     texts, tok = list(texts), tok or Tokenizer()
     for i, t in enumerate(texts): _check_text(t, i)
     file = tokens_cache_dir()/f'{_cache_key(texts, tok)}.txt' if cache else None
-    if file is not None and file.exists(): return [line.split(' ') for line in file.read_text(encoding='utf-8').split('\n')[:len(texts)]]
+    if file is not None and file.exists():
+        try: os.utime(file)  # used now: the last to go when the cache is pruned
+        except OSError: pass  # (a read-only cache still reads)
+        return [line.split(' ') for line in file.read_text(encoding='utf-8').split('\n')[:len(texts)]]
     n_workers = default_tokenize_workers(len(texts)) if n_workers is None else n_workers
     chunks = [(tok, texts[i:i+chunksize], i) for i in range(0, len(texts), chunksize)]
     if n_workers > 1:
@@ -173,7 +177,26 @@ def tokenize_texts(texts, tok:Tokenizer|None=None, n_workers:int|None=None, cach
         tmp = file.with_suffix(f'.{os.getpid()}.tmp')
         tmp.write_text('\n'.join(' '.join(t) for t in toks), encoding='utf-8')
         tmp.replace(file)  # atomic: another process never reads half a file
+        prune_tokens_cache()
     return toks
+
+TOKENS_CACHE_BYTES = 2_000_000_000  # the most the tokens cache holds; `$FASTNB_TOKENS_CACHE_MB` overrides it
+
+def prune_tokens_cache(max_bytes:int|None=None) -> list[Path]:
+    "Delete the least recently used results until the cache holds `max_bytes` at most, and files killed runs left; returns the deleted"
+    folder = tokens_cache_dir()
+    if max_bytes is None: max_bytes = int(os.environ.get('FASTNB_TOKENS_CACHE_MB', 0)) * 1_000_000 or TOKENS_CACHE_BYTES
+    entries, deleted = [], []
+    for f in (folder.iterdir() if folder.is_dir() else []):
+        try: st = f.stat()
+        except FileNotFoundError: continue  # another process pruned it
+        if f.suffix == '.tmp' and time.time() - st.st_mtime > 3600: f.unlink(missing_ok=True); deleted.append(f)  # a killed run's
+        elif f.suffix == '.txt': entries.append((st.st_mtime, st.st_size, f))
+    total = sum(size for _, size, _ in entries)
+    for _, size, f in sorted(entries):  # least recently used first
+        if total <= max_bytes: break
+        f.unlink(missing_ok=True); deleted.append(f); total -= size
+    return deleted
 
 # %% ../../nbs/40_text_core.ipynb #f0dfd9d1
 def make_vocab(token_lists, min_freq:int=3, max_vocab:int=60000, special_toks:list|None=None) -> L:
