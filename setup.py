@@ -22,7 +22,8 @@ lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 min_python = cfg['min_python']
 requirements = shlex.split(cfg.get('requirements', ''))
 app_requirements = shlex.split(cfg.get('app_requirements', ''))
-dev_requirements = shlex.split(cfg.get('dev_requirements', '')) + app_requirements
+text_requirements = shlex.split(cfg.get('text_requirements', ''))
+dev_requirements = shlex.split(cfg.get('dev_requirements', '')) + app_requirements + text_requirements
 console_scripts = cfg.get('console_scripts', '').split()
 
 setuptools.setup(
@@ -37,7 +38,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'app': app_requirements},
+    extras_require={'dev': dev_requirements, 'app': app_requirements, 'text': text_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/40_text_core.ipynb #68d9a990
 from __future__ import annotations
-import hashlib, html, json, os, re, time
+import base64, hashlib, html, io, json, os, re, time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,7 +19,7 @@ __all__ = ['UNK', 'PAD', 'BOS', 'EOS', 'FLD', 'TK_REP', 'TK_WREP', 'TK_UP', 'TK_
            'defaults_post_rules', 'TOKENS_CACHE_BYTES', 'fix_html', 'replace_rep', 'replace_wrep', 'spec_add_spaces',
            'rm_useless_spaces', 'replace_all_caps', 'replace_maj', 'word_tokenize', 'Tokenizer', 'decode_tokens',
            'default_tokenize_workers', 'tokens_cache_dir', 'tokenize_texts', 'prune_tokens_cache', 'make_vocab',
-           'Numericalize', 'save_vocab', 'load_vocab']
+           'Numericalize', 'save_vocab', 'load_vocab', 'SentencePieceTokenizer']
 
 # %% ../../nbs/40_text_core.ipynb #d570c40d
 UNK, PAD, BOS, EOS, FLD, TK_REP, TK_WREP, TK_UP, TK_MAJ = 'xxunk xxpad xxbos xxeos xxfld xxrep xxwrep xxup xxmaj'.split()
@@ -103,6 +103,13 @@ class Tokenizer:
         toks = word_tokenize(t)
         for rule in self.post_rules: toks = rule(toks)
         return ([BOS] if self.add_bos else []) + toks + ([EOS] if self.add_eos else [])
+
+    def setup(self, texts) -> Tokenizer:
+        "Learn what the tokenizer needs from the training `texts` (nothing, for words); returns `self`"
+        return self
+    def decode(self, toks:list[str]) -> str:
+        "Readable text from tokens (`decode_tokens`)"
+        return decode_tokens(toks)
 
     @property
     def key(self) -> str:
@@ -230,3 +237,67 @@ def load_vocab(file:str|Path) -> L:
     file = Path(file)
     if not file.exists(): raise FileNotFoundError(f"No vocab file at {file}: write one with `save_vocab(dls.vocab, file)`.")
     return L(check_versioned(json.loads(file.read_text(encoding='utf-8')), 'fastnb.vocab', 1, str(file))['tokens'])
+
+# %% ../../nbs/40_text_core.ipynb #sp0exp
+def _train_sentencepiece(lines, vocab_sz:int, model_type:str, symbols:list) -> str:
+    "A SentencePiece model trained on the strings `lines`, as base64 text (it goes into JSON descriptions)"
+    try: import sentencepiece as spm
+    except ImportError: raise ImportError("SentencePieceTokenizer needs the sentencepiece package: `pip install sentencepiece` "
+                                          "(or `pip install fastnb[text]`).") from None
+    f = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=f, vocab_size=vocab_sz, model_type=model_type,
+                                   character_coverage=0.99999, normalization_rule_name='identity', user_defined_symbols=symbols, unk_piece=UNK, bos_id=-1, eos_id=-1,
+                                   hard_vocab_limit=False, max_sentence_length=1 << 16, input_sentence_size=2_000_000,
+                                   shuffle_input_sentence=True, minloglevel=2, num_threads=os.cpu_count() or 1)
+    return base64.b64encode(f.getvalue()).decode('ascii')
+
+@register
+class SentencePieceTokenizer(Tokenizer):
+    "Subword pieces: `Tokenizer`'s rules, then a SentencePiece model trained on the training texts (`setup`); special tokens stay whole"
+    def __init__(self, vocab_sz:int=8000, model_type:str='unigram', pre_rules:list|None=None, post_rules:list|None=None,
+                 add_bos:bool=True, add_eos:bool=False, model:str|None=None):
+        super().__init__(pre_rules, post_rules, add_bos, add_eos)
+        self.vocab_sz, self.model_type, self.model, self._sp = vocab_sz, model_type, model, None
+
+    def words(self, t:str) -> str:
+        "`t` after the rules, its tokens joined by spaces: what the SentencePiece model reads"
+        for rule in self.pre_rules: t = rule(t)
+        toks = word_tokenize(t)
+        for rule in self.post_rules: toks = rule(toks)
+        return ' '.join(toks)
+
+    def setup(self, texts) -> SentencePieceTokenizer:
+        "Train the SentencePiece model on the training `texts`, unless it has one; returns `self`"
+        if self.model is None:
+            def lines():  # long texts as lines of 200 tokens at most
+                for i, t in enumerate(texts):
+                    _check_text(t, i)
+                    ws = self.words(t).split(' ')
+                    for k in range(0, len(ws), 200): yield ' '.join(ws[k:k+200])
+            self.model = _train_sentencepiece(lines(), self.vocab_sz, self.model_type, [t for t in text_spec_tok if t != UNK])
+        return self
+
+    @property
+    def processor(self):
+        "The SentencePiece model, loaded once per process"
+        if self.model is None: raise ValueError("This SentencePieceTokenizer has no model yet: call `tok.setup(train_texts)` first (TextDataLoaders "
+                                                "and TextBlock do it with the training texts), or pass the tokenizer of trained loaders (`dls.tok`).")
+        if self._sp is None:
+            import sentencepiece as spm
+            self._sp = spm.SentencePieceProcessor(model_proto=base64.b64decode(self.model))
+        return self._sp
+    def __getstate__(self): return {**self.__dict__, '_sp': None}  # worker processes load the model themselves
+
+    def __call__(self, t:str, i:int=0) -> list[str]:
+        "The pieces of the text `t` (`i`: its index, for error messages)"
+        _check_text(t, i)
+        pieces = self.processor.encode(self.words(t), out_type=str)
+        return ([BOS] if self.add_bos else []) + pieces + ([EOS] if self.add_eos else [])
+    def decode(self, toks:list[str]) -> str:
+        "Readable text from pieces: glued into words at SentencePiece's word marks (`▁`), then `decode_tokens`"
+        return decode_tokens(''.join(f' {t} ' if t in _spec_set else t for t in toks).replace('\u2581', ' ').split())
+
+    @property
+    def key(self) -> str:
+        return super().key + f" sentencepiece={hashlib.sha1(self.model.encode()).hexdigest()[:16] if self.model else None}"
+    def __repr__(self): return f"SentencePieceTokenizer(vocab_sz={self.vocab_sz}, model_type={self.model_type!r}, trained={self.model is not None})"

@@ -13,7 +13,7 @@ from ..data.load import DataLoader, DataLoaders
 from ..data.core import item_at
 from ..data.block import RandomSplitter, get_files, TransformBlock, ColReader
 from ..losses import CrossEntropyLossFlat
-from .core import Tokenizer, tokenize_texts, make_vocab, Numericalize, decode_tokens, PAD, BOS
+from .core import Tokenizer, tokenize_texts, make_vocab, Numericalize, PAD, BOS
 
 # %% auto #0
 __all__ = ['get_text_files', 'read_texts', 'LMDataset', 'TextClasDataset', 'numericalize_texts', 'TextDataLoader',
@@ -67,8 +67,8 @@ class LMDataset(TorchDataset):
 
     def decode(self, t:tuple) -> tuple:
         "One `(x, y)` back to readable texts"
-        return tuple(decode_tokens([self.vocab[i] for i in o.tolist()]) for o in t)
-    def decode_target(self, t, k:int=0) -> str: return decode_tokens([self.vocab[i] for i in torch.as_tensor(t).reshape(-1).tolist()])
+        return tuple(self.tok.decode([self.vocab[i] for i in o.tolist()]) for o in t)
+    def decode_target(self, t, k:int=0) -> str: return self.tok.decode([self.vocab[i] for i in torch.as_tensor(t).reshape(-1).tolist()])
 
 # %% ../../nbs/41_text_data.ipynb #4cff3077
 class TextClasDataset(TorchDataset):
@@ -110,7 +110,7 @@ class TextClasDataset(TorchDataset):
     def decode(self, t:tuple) -> tuple:
         "One `(x, y)` (or `(x,)`) back to (readable text, label)"
         toks = [self.vocab[i] for i in t[0].tolist() if i != self.pad_idx]
-        return (decode_tokens(toks),) + tuple(self.decode_target(o) for o in t[1:])
+        return (self.tok.decode(toks),) + tuple(self.decode_target(o) for o in t[1:])
     def decode_target(self, t, k:int=0) -> str: return self.classes[int(t)]
 
     def new(self, items, with_labels:bool=False) -> TextClasDataset:
@@ -178,7 +178,7 @@ class TextDataLoaders(DataLoaders):
                    text_vocab:list|None=None, min_freq:int=3, max_vocab:int=60000, bs:int=64, val_bs:int|None=None, bptt:int=72,
                    seq_len:int|None=None, path='.', device=None, num_workers:int=0, **kwargs) -> TextDataLoaders:
         "Loaders from lists of texts (and labels, for a classifier): the vocab from the training texts unless `text_vocab` is given (`seq_len`: fastai's name for `bptt`)"
-        tok, bptt = tok or Tokenizer(), seq_len or bptt
+        tok, bptt = (tok or Tokenizer()).setup(train_texts), seq_len or bptt  # (a SentencePiece tokenizer learns its pieces here)
         train_toks, valid_toks = tokenize_texts(train_texts, tok), tokenize_texts(valid_texts, tok)
         vocab = L(text_vocab) if text_vocab is not None else make_vocab(train_toks, min_freq, max_vocab)
         num = Numericalize(vocab)

@@ -12,7 +12,7 @@ from fastcore.foundation import L
 from ..serialize import register
 from ..metrics import AvgMetric, accuracy
 from ..learner import Learner, Callback, EXPORT_FORMAT
-from .core import Numericalize, decode_tokens, UNK, PAD, BOS
+from .core import Numericalize, UNK, PAD, BOS
 from .data import TextDataLoaders
 from .models import (AWD_LSTM, get_language_model, get_text_classifier, awd_lstm_lm_split, awd_lstm_clas_split,
                                 awd_lstm_lm_config)
@@ -134,7 +134,7 @@ class LMLearner(TextLearner):
                 idxs = torch.cat([idxs, nxt[None]])
                 out = model(nxt.reshape(1, 1))
         model.reset()
-        return decode_tokens([vocab[i] for i in idxs.tolist()])
+        return self.dls.tok.decode([vocab[i] for i in idxs.tolist()])
 
 def language_model_learner(dls:TextDataLoaders, arch=AWD_LSTM, config:dict|None=None, drop_mult:float=1., pretrained:bool=False,
                            pretrained_fname:str|Path|None=None, metrics=None, **kwargs) -> LMLearner:
