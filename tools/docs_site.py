@@ -245,20 +245,31 @@ def noisy_pages(site:Path) -> list:
         if len(set(tables)) < len(tables): noisy.append(f'{rel}: a results table shown twice')
     return noisy
 
-def execute_notebooks(nbs:Path, dest:Path, skip_flags, only=None) -> Path:
-    "Copy `nbs` to `dest` and run its notebooks there (those named in `only`, else all) as nbdev_test does, keeping outputs"
+def _execute_one(path:Path, skip_flags) -> Path:
+    "Run the notebook `path` in its folder, keeping its outputs (in a spawned process of its own: see `execute_notebooks`)"
     from execnb.nbio import read_nb as read_exec_nb, write_nb
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
+    import multiprocessing
+    # the notebook's own worker processes (data loaders) start as in a Jupyter kernel on this system, not spawned like this one
+    if 'fork' in multiprocessing.get_all_start_methods(): multiprocessing.set_start_method('fork', force=True)
+    nb = read_exec_nb(path)
+    with working_directory(path.parent): CaptureShell(path).run_all(nb, exc_stop=True, preproc=lambda cell: not should_run(cell, skip_flags))
+    write_nb(nb, path)
+    return path
+
+def execute_notebooks(nbs:Path, dest:Path, skip_flags, only=None, n_workers:int=2) -> Path:
+    """Copy `nbs` to `dest` and run its notebooks there (those named in `only`, else all), keeping outputs. Each runs in a
+    fresh process, so nothing one notebook registers or changes reaches the next (as when a reader runs one notebook),
+    `n_workers` at a time with one thread each"""
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing, os
     if dest.exists(): shutil.rmtree(dest)
     shutil.copytree(nbs, dest, ignore=lambda folder, names: [n for n in names if is_hidden_path(n)])
-    skip = lambda cell: not should_run(cell, skip_flags)
-    for path in sorted(dest.rglob('*.ipynb')):
-        if only and path.stem not in only: continue
-        print('docs: executing', path.relative_to(dest), flush=True)
-        nb = read_exec_nb(path)
-        with working_directory(path.parent): CaptureShell(path).run_all(nb, exc_stop=True, preproc=skip)
-        write_nb(nb, path)
+    paths = [p for p in sorted(dest.rglob('*.ipynb')) if not only or p.stem in only]
+    os.environ.setdefault('OMP_NUM_THREADS', '1')  # read by the workers' torch when it starts
+    with ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context('spawn'), max_tasks_per_child=1) as ex:
+        for done in ex.map(_execute_one, paths, [skip_flags] * len(paths)): print('docs: executed', done.relative_to(dest), flush=True)
     return dest
 
 def build(root:Path, execute:bool=False, only=None):

@@ -245,10 +245,14 @@ def _train_sentencepiece(lines, vocab_sz:int, model_type:str, symbols:list) -> s
     except ImportError: raise ImportError("SentencePieceTokenizer needs the sentencepiece package: `pip install sentencepiece` "
                                           "(or `pip install fastnb[text]`).") from None
     f = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=f, vocab_size=vocab_sz, model_type=model_type,
-                                   character_coverage=0.99999, normalization_rule_name='identity', user_defined_symbols=symbols, unk_piece=UNK, bos_id=-1, eos_id=-1,
-                                   hard_vocab_limit=False, max_sentence_length=1 << 16, input_sentence_size=2_000_000,
-                                   shuffle_input_sentence=True, minloglevel=2, num_threads=os.cpu_count() or 1)
+    try: spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=f, vocab_size=vocab_sz, model_type=model_type,
+                                        character_coverage=0.99999, normalization_rule_name='identity', user_defined_symbols=symbols,
+                                        unk_piece=UNK, bos_id=-1, eos_id=-1, hard_vocab_limit=False, max_sentence_length=1 << 16,
+                                        input_sentence_size=2_000_000, shuffle_input_sentence=True, minloglevel=2,
+                                        num_threads=os.cpu_count() or 1)
+    except RuntimeError as e:
+        raise ValueError(f"SentencePiece couldn't learn {vocab_sz:,} pieces from these texts ({str(e).split('] ')[-1].strip()}). Choose another "
+                         "vocab_sz (more than the number of different characters and special tokens), or train on more text.") from None
     return base64.b64encode(f.getvalue()).decode('ascii')
 
 @register
