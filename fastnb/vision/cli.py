@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from fastcore.script import call_parse, Param, store_true
 from ..errors import cli_errors
-from ..torch_core import set_seed
+from ..torch_core import set_seed, temp_folder
 from ..data.load import DataLoaders
 from ..metrics import error_rate
 from ..learner import Learner, load_learner
@@ -104,7 +104,9 @@ def idle_threads(sample:float=0.3) -> int:
 def relaunch(nproc:int) -> int:
     "Run this command again in `nproc` processes under torchrun (data-parallel: one per GPU, or CPU processes); returns its exit status"
     from fastnb.distributed import torchrun_cmd  # a later chapter, imported only when asked for
-    return subprocess.run(torchrun_cmd(nproc, *sys.argv)).returncode  # the processes see torchrun's WORLD_SIZE: they don't relaunch
+    scratch = temp_folder('fastnb_torchrun_')  # torchrun's logs and the processes' temporary files: deleted when this process ends
+    # the processes see torchrun's WORLD_SIZE, so they train instead of relaunching
+    return subprocess.run(torchrun_cmd(nproc, *sys.argv), env={**os.environ, 'TMPDIR': str(scratch)}).returncode
 
 def distrib_ctx_if_launched(learn:Learner):
     "`learn.distrib_ctx()` in a process that torchrun started (see `relaunch`), else a context that does nothing"
