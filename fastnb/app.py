@@ -33,6 +33,8 @@ __all__ = ['APP_DIR', 'LAYOUT_SOURCES', 'CSS', 'JS', 'LOCAL_HOSTS', 'check_label
 # %% ../nbs/75_app.ipynb #182b22ef
 APP_DIR = 'fastnb_app'  # the app's own files, inside the project folder
 
+_WINDOWS_RESERVED = {'CON', 'PRN', 'AUX', 'NUL', *(f'COM{i}' for i in range(1, 10)), *(f'LPT{i}' for i in range(1, 10))}
+
 def check_label(label) -> str:
     "`label` without surrounding spaces, or a `ValueError` saying what is wrong with it"
     label = str(label).strip()
@@ -41,6 +43,12 @@ def check_label(label) -> str:
         fixed = re.sub(r'[/\\]+', '-', label)
         raise ValueError(f"The label {label!r} has a path separator ('/' or '\\'): labels become folder names; use e.g. {fixed!r}.")
     if label.startswith('.'): raise ValueError(f"The label {label!r} starts with '.', which would make its folder hidden: drop the dot.")
+    if bad := ''.join(sorted(set(label) & set('<>:"|?*'))):
+        raise ValueError(f"The label {label!r} has {bad!r}, which Windows doesn't allow in folder names (labels become folder names, "
+                         "and a project may move): leave them out.")
+    if label.endswith('.') or label.split('.')[0].upper() in _WINDOWS_RESERVED:
+        raise ValueError(f"The label {label!r} is not a folder name Windows allows (a name such as CON or NUL, or a final dot): "
+                         "change it a little, e.g. add a word.")
     if any(ord(c) < 32 for c in label) or len(label) > 100:
         raise ValueError(f"The label {label!r} can't be a folder name: use letters, digits, spaces, '-' or '_' (at most 100 characters).")
     return label
