@@ -241,10 +241,12 @@ def distrib_ctx(self:Learner, sync_bn:bool=False, find_unused_parameters:bool=Fa
     if isinstance(self.dls, DataLoaders) and self.dls.device != device: DataLoaders.to(self.dls, device)  # (tabular's dls.to is its table)
     trainer = DistributedTrainer(find_unused_parameters, seed)
     self.add_cb(trainer)
+    printed = io.StringIO()  # what the other ranks print: kept quiet, shown if they fail
     try:
-        with (redirect_stdout(io.StringIO()) if rank else nullcontext()): yield self  # one voice: rank 0's
+        with (redirect_stdout(printed) if rank else nullcontext()): yield self  # one voice: rank 0's
         dist.barrier()
     except BaseException as e:
+        if out := printed.getvalue()[-2000:]: print(f"fastnb: rank {rank} printed (the end):\n{out}", file=sys.stderr)
         print(f"fastnb: rank {rank} of {dist.get_world_size()} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
         raise
     finally:
