@@ -364,7 +364,7 @@ class Learner:
             self.opt.set_hyper('lr', self.lr if lr is None else lr)
             wd = self.wd if wd is None else wd
             if wd is not None: self.opt.set_hyper('wd', wd)
-            self.n_epoch = n_epoch
+            self.n_epoch, self.start_epoch = n_epoch, start_epoch  # (> 0 when a fit resumes)
             self.train_iter = start_epoch * n_batches
             self.pct_train = self.train_iter / max(1, n_epoch * n_batches)
             try: self._with_events(lambda: self._do_fit(start_epoch, resume), 'fit', CancelFitException)

@@ -59,7 +59,7 @@ class ProgressCallback(Callback):
         self.mode = progress_mode()
         self.show_table = not any(isinstance(cb, LRFinder) for cb in self.learn.cbs)  # lr_find's rows have no validation
         self.table = [self.learn.recorder.metric_names]
-        self.first_epoch = self.learn.train_iter // max(1, len(self.learn.dls.train))  # > 0 when a fit resumes (`start_epoch`)
+        self.first_epoch = self.learn.start_epoch  # > 0 when a fit resumes
         self.epoch_bar, self.batch_bar, self.drawn_at = '', '', 0.
         if self.mode == 'live': self.out = display(HTML(''), display_id=True)
         elif self.mode == 'console':
@@ -154,7 +154,7 @@ class CSVLogger(Callback):
     def before_fit(self):
         self.path = self.fname if self.fname.is_absolute() else self.learn.path/self.fname
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        done = self.learn.train_iter // max(1, len(self.learn.dls.train))  # > 0 when a fit resumes (`start_epoch`)
+        done = self.learn.start_epoch  # > 0 when a fit resumes
         kept = self._rows()[:done + 1] if done and not self.append else []  # the header and the rows of the epochs done
         is_new = not (self.append and self.path.exists() and self.path.stat().st_size > 0)
         self.file = open(self.path, 'a' if self.append else 'w', newline='')

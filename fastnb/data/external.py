@@ -374,17 +374,15 @@ def remove_stale_temps(folder:str|Path, name:str) -> list:
 
 def replace_folder(new:Path, dest:Path, made:set|tuple=()) -> Path:
     "Put folder `new` in place of `dest`, keeping what was added to `dest`: its top-level entries that `new` lacks and `made` doesn't name"
+    old = None
     if dest.is_symlink() or dest.is_file(): dest.unlink()
     elif dest.exists():
-        made = set(made)
         for p in dest.iterdir():  # a `models/` folder, an export, a cleaned labels file...
             if p.name not in made and not (new/p.name).exists(): os.replace(p, new/p.name)
         old = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', suffix='.tmp', dir=dest.parent))  # removed by the next call if we die
         os.replace(dest, old/'old')
-        os.replace(new, dest)
-        shutil.rmtree(old)
-        return dest
     os.replace(new, dest)
+    if old is not None: shutil.rmtree(old)
     return dest
 
 def extract_archive(archive:str|Path, dest:str|Path) -> Path:

@@ -99,10 +99,14 @@ class Tokenizer:
     def __call__(self, t:str, i:int=0) -> list[str]:
         "The tokens of the text `t` (`i`: its index, for error messages)"
         _check_text(t, i)
+        return ([BOS] if self.add_bos else []) + self.word_tokens(t) + ([EOS] if self.add_eos else [])
+
+    def word_tokens(self, t:str) -> list[str]:
+        "The tokens of `t`: `pre_rules`, `word_tokenize`, `post_rules` (no `xxbos`)"
         for rule in self.pre_rules: t = rule(t)
         toks = word_tokenize(t)
         for rule in self.post_rules: toks = rule(toks)
-        return ([BOS] if self.add_bos else []) + toks + ([EOS] if self.add_eos else [])
+        return toks
 
     def setup(self, texts) -> Tokenizer:
         "Learn what the tokenizer needs from the training `texts` (nothing, for words); returns `self`"
@@ -264,11 +268,8 @@ class SentencePieceTokenizer(Tokenizer):
         self.vocab_sz, self.model_type, self.model, self._sp = vocab_sz, model_type, model, None
 
     def words(self, t:str) -> str:
-        "`t` after the rules, its tokens joined by spaces: what the SentencePiece model reads"
-        for rule in self.pre_rules: t = rule(t)
-        toks = word_tokenize(t)
-        for rule in self.post_rules: toks = rule(toks)
-        return ' '.join(toks)
+        "`t`'s word tokens joined by spaces: what the SentencePiece model reads"
+        return ' '.join(self.word_tokens(t))
 
     def setup(self, texts) -> SentencePieceTokenizer:
         "Train the SentencePiece model on the training `texts`, unless it has one; returns `self`"
