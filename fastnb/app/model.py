@@ -219,7 +219,8 @@ def interpret(p:Project, learn, labels:dict, links:dict, run_id:str, k:int=12) -
     for d in top: atomic_write(heatmaps/d['heatmap'], heatmap_png(learn, p.path/d['fname']))
     unlabelled = [f for f in p.files if f not in labels]
     cm = it.confusion_matrix()
-    result = dict(vocab=vocab, confusion=cm.tolist(), error_rate=float(1 - np.trace(cm) / cm.sum()), n_valid=len(valid),
+    error = float((cm.sum() - np.trace(cm)) / cm.sum())  # (wrong / held out, as `guessing_error` counts)
+    result = dict(vocab=vocab, confusion=cm.tolist(), error_rate=error, n_valid=len(valid),
                   commonest=commonest, guessing_error=baseline,
                   counts=pd.Series(list(labels.values())).value_counts().to_dict(), top_losses=top,
                   n_mistakes=len(mistakes),

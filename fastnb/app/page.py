@@ -188,7 +188,7 @@ def train_part(run:dict, epochs:int=3):
 # %% ../../nbs/77_app_page.ipynb #956d80a6
 def verdict(it:dict) -> str:
     "In plain words: the model is no better than always guessing the commonest label, and what to do ('' if better)"
-    if it['error_rate'] < it['guessing_error']: return ''
+    if it['error_rate'] < it['guessing_error'] - 1e-9: return ''  # (both are counts over the same held-out images)
     rarer = ', '.join(f"{l}: {n}" for l, n in sorted(it['counts'].items(), key=lambda o: o[1]) if l != it['commonest'])
     return (f"This model is no better than always answering {it['commonest']!r}, the commonest label: that guess "
             f"alone is wrong on {it['guessing_error']:.0%} of the held-out images, and the model on "
