@@ -408,7 +408,7 @@ class Project:
         return f"labelling {len(last['before'])} image(s) {last['label']!r}"
 
     def _undo_delete(self, last:dict, labels:dict) -> str:
-        trash = inside(self.own_dir('trash'), Path(last['trash']).relative_to(APP_DIR, 'trash').as_posix())
+        trash = inside(self.own_dir('trash'), Path(last['trash']).relative_to(f'{APP_DIR}/trash').as_posix())
         back = _free_name(inside(self.path, _project_file(last['file'])))  # its old name, unless an image took it
         if trash.is_symlink() or not trash.is_file():
             raise ValueError(f"Can't undo deleting {last['file']}: the undo log says it is in the trash as "
