@@ -39,6 +39,8 @@ class Guard:
         self.hosts = {*LOCAL_HOSTS, host.strip('[]').lower()}
         self.cookie = 'fastnb_app_' + hashlib.sha256((token or '').encode()).hexdigest()[:8]  # ports share cookies
 
+    def _is_token(self, s:str) -> bool: return hmac.compare_digest(s.encode(), self.token.encode())  # in constant time
+
     def _given(self, req) -> str:
         "The token the request carries itself (`?token=` or `Authorization: token ...`), not its cookie"
         auth = req.headers.get('authorization', '')
@@ -64,9 +66,9 @@ class Guard:
                            "Open the address fastnb_app printed.")
         given = self._given(req)
         if self.token is not None:
-            if given and hmac.compare_digest(given, self.token):
+            if given and self._is_token(given):
                 if req.method == 'GET' and 'token' in req.query_params: return self._remember(req)
-            elif not hmac.compare_digest(req.cookies.get(self.cookie, ''), self.token):
+            elif not self._is_token(req.cookies.get(self.cookie, '')):
                 return refused("open the address fastnb_app printed when it started (the one ending in ?token=...): "
                                "the token in it lets your browser in.")
         if req.method == 'POST' and not given and not self._same_origin(req):
