@@ -16,11 +16,11 @@ try: import fcntl
 except ImportError: fcntl = None  # Windows: see `file_lock`
 
 # %% auto #0
-__all__ = ['HOME_ENV_VAR', 'DIR_KINDS', 'DIR_ENV_VARS', 'ARCHIVE_EXTS', 'fastnb_home', 'Config', 'fastnb_path', 'URLs',
-           'UnsafeNameError', 'safe_filename', 'url_fname', 'file_digest', 'file_sha256', 'check_file', 'file_lock',
-           'DownloadError', 'ChecksumError', 'download_url', 'UnsafeArchiveError', 'DamagedArchiveError',
-           'ArchiveTooBigError', 'archive_stem', 'remove_stale_temps', 'replace_folder', 'extract_archive',
-           'untar_data']
+__all__ = ['HOME_ENV_VAR', 'DIR_KINDS', 'DIR_ENV_VARS', 'DISK_MARGIN', 'STALL_BYTES', 'ARCHIVE_EXTS', 'fastnb_home', 'Config',
+           'fastnb_path', 'URLs', 'UnsafeNameError', 'safe_filename', 'url_fname', 'file_digest', 'file_sha256',
+           'check_file', 'file_lock', 'DownloadError', 'ChecksumError', 'download_url', 'UnsafeArchiveError',
+           'DamagedArchiveError', 'ArchiveTooBigError', 'archive_stem', 'remove_stale_temps', 'replace_folder',
+           'extract_archive', 'untar_data']
 
 # %% ../../nbs/03_data_external.ipynb #ce579d52
 HOME_ENV_VAR = 'FASTNB_HOME'
@@ -183,7 +183,12 @@ class DownloadError(FastnbError, OSError):
 class ChecksumError(DownloadError):
     "A downloaded file whose size or SHA-256 is not the expected one"
 
-class _Incomplete(Exception): pass
+class _Incomplete(Exception): pass  # a try that failed part-way: the next try resumes or starts over
+
+DISK_MARGIN = 100_000_000  # bytes a download of unknown length leaves free on its disk
+STALL_BYTES = 16_384  # a download that receives fewer bytes than this in `timeout` seconds has stalled
+
+def _free_bytes(folder:Path) -> int: return shutil.disk_usage(folder).free
 
 def _part_info(part:Path) -> Path: return part.with_name(part.name + '.json')  # the URL and validator of a partial file
 
@@ -200,7 +205,56 @@ def _can_show_bar() -> bool:
     "A bar is drawn in Jupyter or on a terminal; piped output, logs and executed docs get none (a bar there is lines of noise)"
     return IN_NOTEBOOK or sys.stdout.isatty()
 
-def _fetch_once(url:str, part:Path, show_progress:bool, timeout:float, chunk_size:int):
+_ELSEWHERE = "Free some space, or download it to a bigger disk (`dest=`, or `FASTNB_HOME`)."
+
+def _content_length(url:str, headers) -> int|None:
+    "The length the server announced (None if it didn't); DownloadError if the header isn't a number of bytes"
+    length = headers.get('Content-Length')
+    if length is None: return None
+    if not length.strip().isdigit():
+        raise DownloadError(f"Downloading {url} failed: the server sent `Content-Length: {length[:40]}`, which isn't "
+                            "a number of bytes. The server is broken: try again later, or get the file another way.")
+    return int(length)
+
+def _byte_limit(url:str, part:Path, have:int, total:int|None, size:int|None) -> tuple[int, str]:
+    "How many bytes `part` may hold (the expected size, else what the disk can spare) and the error past it"
+    free = _free_bytes(part.parent)
+    if size is not None and total is not None and total != size:
+        raise ChecksumError(f"Downloading {url}: the server says the file is {total:,} bytes, but it should be "
+                            f"{size:,}. Nothing was kept. If the file on the server changed on purpose, update "
+                            "`URLs.checksums` (or the size you passed).")
+    expected = size if size is not None else total
+    if expected is None:
+        limit = have + max(free - DISK_MARGIN, 0)
+        return limit, (f"Downloading {url} stopped after {limit/1e6:,.1f} MB: the server didn't say how big the file "
+                       f"is, and going on would leave less than {DISK_MARGIN/1e6:,.0f} MB free on the disk holding "
+                       f"{part.parent}. Nothing was kept. {_ELSEWHERE}")
+    if expected - have > free:
+        raise DownloadError(f"Can't download {url}: it is {expected/1e6:,.1f} MB, and the disk holding {part.parent} "
+                            f"has {free/1e6:,.1f} MB free. {_ELSEWHERE}")
+    return expected, (f"Downloading {url} stopped at {expected:,} bytes: the server sent more than that, the size the "
+                      "file should have. Nothing was kept. Check the URL, or the size you expect (`size=`, or "
+                      "`URLs.checksums`).")
+
+def _write(f, chunk:bytes, part:Path):
+    try: f.write(chunk)
+    except OSError as e:
+        raise DownloadError(f"Couldn't write the download to {part} ({e.strerror or e}). {_ELSEWHERE}") from None
+
+def _copy_body(resp, f, part:Path, got:int, limit:int, why:str, timeout:float, chunk_size:int, pbar) -> int:
+    "Append `resp`'s body to `f` (holding `got` bytes): DownloadError `why` past `limit`, `_Incomplete` if it stalls"
+    window_start, window_got = time.monotonic(), 0  # bytes received since `window_start`
+    while chunk := resp.read1(chunk_size):  # what has arrived, up to chunk_size: a trickle can't hold `read` for hours
+        if got + len(chunk) > limit: raise DownloadError(why)
+        _write(f, chunk, part)
+        got, window_got = got + len(chunk), window_got + len(chunk)
+        if pbar is not None: pbar.update(got)
+        if window_got >= STALL_BYTES: window_start, window_got = time.monotonic(), 0
+        elif (waited := time.monotonic() - window_start) > timeout:
+            raise _Incomplete(f"the download stalled: {window_got:,} bytes in {waited:.1f} s")
+    return got
+
+def _fetch_once(url:str, part:Path, size:int|None, show_progress:bool, timeout:float, chunk_size:int):
     "One HTTP request: append the rest of `url` to `part` if the server still has the same file, else start over"
     known = _read_json(_part_info(part)) if part.exists() else {}
     have = part.stat().st_size if known.get('url') == url and known.get('validator') else 0  # resume only what we can check
@@ -212,40 +266,57 @@ def _fetch_once(url:str, part:Path, show_progress:bool, timeout:float, chunk_siz
             part.unlink(); _part_info(part).unlink(missing_ok=True)
             raise _Incomplete("the file changed on the server since the partial download: starting over")
         if have and resp.status != 206: have = 0  # the whole file again: the server can't resume, or the file changed
+        length = _content_length(url, resp.headers)
+        total = have + length if length is not None else None
+        limit, why = _byte_limit(url, part, have, total, size)
         _part_info(part).write_text(json.dumps(dict(url=url, validator=validator)))
-        length = resp.headers.get('Content-Length')
-        total = have + int(length) if length is not None else None
         pbar = progress_bar(range(total), leave=False) if show_progress and total and _can_show_bar() else None
-        got = have
         with open(part, 'ab' if have else 'wb') as f:
-            if pbar is not None: pbar.update(got)
-            while chunk := resp.read(chunk_size):
-                f.write(chunk); got += len(chunk)
-                if pbar is not None: pbar.update(got)
+            if pbar is not None: pbar.update(have)
+            got = _copy_body(resp, f, part, have, limit, why, timeout, chunk_size, pbar)
     if total is not None and got < total: raise _Incomplete(f"the connection closed after {got:,} of {total:,} bytes")
+
+def _remove_part(part:Path): part.unlink(missing_ok=True); _part_info(part).unlink(missing_ok=True)
+
+def _resumable(part:Path) -> bool: return part.exists() and bool(_read_json(_part_info(part)).get('validator'))
+
+def _failure(e:Exception) -> str: return str(e) if isinstance(e, _Incomplete) else f"{type(e).__name__}: {e}"
+
+_RETRIED = (_Incomplete, URLError, http.client.HTTPException, ConnectionError, TimeoutError, socket.timeout)
+
+def _fetch(url:str, part:Path, size:int|None, n_tries:int, show_progress:bool, timeout:float, chunk_size:int):
+    "Up to `n_tries` requests of `url` into `part`: None when whole, else the last error (raised when no try can help)"
+    error = None
+    for attempt in range(n_tries):
+        try: _fetch_once(url, part, size, show_progress, timeout, chunk_size); return None
+        except HTTPError as e:
+            if e.code == 416: part.unlink(missing_ok=True); error = e; continue  # our partial file is no good
+            if e.code < 500:
+                raise DownloadError(f"Downloading {url} failed: HTTP {e.code} {e.reason}. Is the URL right?") from None
+            error = e
+        except _RETRIED as e: error = e
+        time.sleep(min(0.2 * 2**attempt, 5))
+    return error
 
 def download_url(url:str, dest:str|Path|None=None, show_progress:bool=True, size:int|None=None, sha256:str|None=None,
                  n_tries:int=3, timeout:float=30., chunk_size:int=1<<16) -> Path:
-    "Download `url` to `dest` (default `URLs.path(url)`): atomic, resumed after a dropped connection, checked when `size`/`sha256` are known"
+    "Download `url` to `dest` (default `URLs.path(url)`): atomic, resumed, bounded; checked if `size`/`sha256` known"
     dest = Path(dest) if dest is not None else URLs.path(url)
     if dest.is_dir(): dest = dest/url_fname(url)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if (size, sha256) == (None, None): size, sha256 = URLs.checksums.get(url, (None, None))
     part = dest.with_name(dest.name + '.part')
     with file_lock(dest.with_name(f'.{dest.name}.lock')):
-        error = None
-        for attempt in range(n_tries):
-            try: _fetch_once(url, part, show_progress, timeout, chunk_size); error = None; break
-            except HTTPError as e:
-                if e.code == 416: part.unlink(missing_ok=True); error = e; continue  # our partial file is no good: start over
-                if e.code < 500: raise DownloadError(f"Downloading {url} failed: HTTP {e.code} {e.reason}. Is the URL right?") from None
-                error = e
-            except (_Incomplete, URLError, http.client.HTTPException, ConnectionError, TimeoutError, socket.timeout) as e: error = e
-            time.sleep(min(0.2 * 2**attempt, 5))
+        try: error = _fetch(url, part, size, n_tries, show_progress, timeout, chunk_size)
+        except DownloadError: _remove_part(part); raise  # too big, no room, a bad header: what arrived can't be used
         if error is not None:
-            raise DownloadError(f"Downloading {url} failed after {n_tries} tries ({type(error).__name__}: {error}). "
-                                f"Check your connection and try again (what arrived is kept in {part} and the next try resumes it), "
-                                f"or download the file yourself to {dest}.")
+            kept = _resumable(part)
+            if not kept: _remove_part(part)
+            raise DownloadError(f"Downloading {url} failed after {n_tries} tr{'y' if n_tries == 1 else 'ies'} "
+                                f"({_failure(error)}). Check your connection and try again ("
+                                + (f"what arrived is kept in {part} and the next try resumes it" if kept else
+                                   "nothing was kept: the server can't resume a download")
+                                + f"), or download the file yourself to {dest}.")
         _part_info(part).unlink(missing_ok=True)
         if problem := check_file(part, size, sha256):
             part.unlink(); problem = problem.replace(part.name, dest.name)
