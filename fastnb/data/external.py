@@ -16,11 +16,12 @@ try: import fcntl
 except ImportError: fcntl = None  # Windows: see `file_lock`
 
 # %% auto #0
-__all__ = ['HOME_ENV_VAR', 'DIR_KINDS', 'DIR_ENV_VARS', 'DISK_MARGIN', 'STALL_BYTES', 'ARCHIVE_EXTS', 'fastnb_home', 'Config',
-           'fastnb_path', 'URLs', 'UnsafeNameError', 'safe_filename', 'url_fname', 'file_digest', 'file_sha256',
-           'check_file', 'file_lock', 'DownloadError', 'ChecksumError', 'download_url', 'UnsafeArchiveError',
-           'DamagedArchiveError', 'ArchiveTooBigError', 'archive_stem', 'remove_stale_temps', 'replace_folder',
-           'extract_archive', 'untar_data']
+__all__ = ['HOME_ENV_VAR', 'DIR_KINDS', 'DIR_ENV_VARS', 'DISK_MARGIN', 'STALL_BYTES', 'ARCHIVE_EXTS', 'MAX_ARCHIVE_DEPTH',
+           'MAX_TAR_HEADER_BYTES', 'MAX_UNPACK_RATIO', 'SMALL_UNPACK_BYTES', 'fastnb_home', 'Config', 'fastnb_path',
+           'URLs', 'UnsafeNameError', 'safe_filename', 'url_fname', 'file_digest', 'file_sha256', 'check_file',
+           'file_lock', 'DownloadError', 'ChecksumError', 'download_url', 'UnsafeArchiveError', 'DamagedArchiveError',
+           'ArchiveTooBigError', 'archive_stem', 'remove_stale_temps', 'replace_folder', 'extract_archive',
+           'untar_data']
 
 # %% ../../nbs/03_data_external.ipynb #ce579d52
 HOME_ENV_VAR = 'FASTNB_HOME'
@@ -329,7 +330,7 @@ def download_url(url:str, dest:str|Path|None=None, show_progress:bool=True, size
 ARCHIVE_EXTS = ('.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz', '.tar', '.zip')
 
 class UnsafeArchiveError(FastnbError, ValueError):
-    "An archive with a member that would be written outside the destination, or that isn't a plain file or folder"
+    "An archive with a member written outside its folder or not a file or folder, or one made to exhaust the machine"
 
 class DamagedArchiveError(FastnbError, ValueError):
     "An archive that can't be read to its end: cut short, corrupt, or not an archive"
@@ -344,15 +345,28 @@ def archive_stem(fname:str|Path) -> str:
         if name.lower().endswith(ext): return safe_filename(name[:-len(ext)], f'the archive name {name!r}')
     raise ValueError(f"{name!r} is not an archive fastnb can unpack: the name should end in one of {', '.join(ARCHIVE_EXTS)}.")
 
-def _refuse(archive:Path, name:str, why:str):
-    raise UnsafeArchiveError(f"Refused to unpack {archive.name}: member {name!r} {why}. "
-                             "The archive may be malicious or damaged; don't extract it by hand either.")
+MAX_ARCHIVE_DEPTH = 64  # folders a member may be nested in (Python's own recursion gives out near 1,000)
+MAX_TAR_HEADER_BYTES = 1<<20  # a pax or GNU long-name header: names, a link, a few attributes; never near a megabyte
+MAX_UNPACK_RATIO = 200  # an archive may unpack to this many times its own size...
+SMALL_UNPACK_BYTES = 10_000_000  # ... or to this many bytes, whatever its size
+
+def _short(name:str, n:int=80) -> str:
+    "`repr(name)`, cut in the middle when longer than `n` (a crafted name can be thousands of characters)"
+    return repr(name) if len(name) <= n else repr(name[:n//2] + '...' + name[-(n//2 - 3):])
+
+def _refused(archive:Path, why:str) -> UnsafeArchiveError:
+    return UnsafeArchiveError(f"Refused to unpack {archive.name}: {why}. The archive may be malicious or damaged; "
+                              "don't extract it by hand either.")
+
+def _refuse(archive:Path, name:str, why:str): raise _refused(archive, f"member {_short(name)} {why}")
 
 def _clean_path(archive:Path, name:str) -> str:
     "The member `name` as a normal relative path ('a/b'), refused if it is absolute or climbs out with '..'"
     if name.startswith(('/', '\\')) or re.match(r'[A-Za-z]:', name): _refuse(archive, name, 'is an absolute path')
     path = posixpath.normpath(name.replace('\\', '/'))
     if path == '..' or path.startswith('../'): _refuse(archive, name, 'would be written outside the destination folder')
+    if (depth := path.count('/')) > MAX_ARCHIVE_DEPTH:
+        _refuse(archive, name, f"is nested {depth:,} folders deep, more than the {MAX_ARCHIVE_DEPTH} allowed")
     return path
 
 def _plan(archive:Path, members) -> list:
@@ -360,6 +374,7 @@ def _plan(archive:Path, members) -> list:
     plan, kinds = [], {'.': 'dir'}
     for name, kind, link, handle in members:
         path = _clean_path(archive, name)
+        if kind == 'sparse file': _refuse(archive, name, _SPARSE)
         if kind not in ('file', 'dir', 'symlink', 'hardlink'): _refuse(archive, name, f"is a {kind}, not a file or a folder")
         if path == '.' and kind != 'dir': _refuse(archive, name, "has no file name")
         if kind in ('symlink', 'hardlink'):
@@ -384,10 +399,8 @@ def _write_file(src, path:Path):
     "Copy the open archive member `src` into the new file `path`"
     with open(path, 'wb') as f: shutil.copyfileobj(src, f, 1<<20)
 
-def _free_bytes(folder:Path) -> int: return shutil.disk_usage(folder).free
-
-def _check_room(archive:Path, plan:list, dest:Path):
-    "Refuse, before writing anything, an archive whose files (links counted as the copies they become) don't fit on `dest`'s disk"
+def _check_size(archive:Path, plan:list, dest:Path, max_ratio:float|None):
+    "Refuse, before writing, an archive whose files (links as the copies they become) don't fit, or are too big for it"
     sizes = {path: handle.size if isinstance(handle, tarfile.TarInfo) else handle.file_size
              for path, kind, target, handle in plan if kind == 'file'}  # a zip member can't write more than its stated size
     need = sum(sizes.values()) + sum(sizes[target] for path, kind, target, handle in plan if target is not None)
@@ -395,6 +408,13 @@ def _check_room(archive:Path, plan:list, dest:Path):
         raise ArchiveTooBigError(f"Can't unpack {archive.name}: its files take {need/1e6:,.1f} MB, and the disk holding "
                                  f"{dest.parent} has {free/1e6:,.1f} MB free. Free some space, or keep fastnb's data on a bigger "
                                  f"disk (`FASTNB_HOME`, or `data_path` in {fastnb_home()/'config.ini'}).")
+    size = archive.stat().st_size
+    if max_ratio is not None and need > max(SMALL_UNPACK_BYTES, max_ratio * size):
+        ratio = need / max(size, 1)
+        raise _refused(archive, f"its files would take {need/1e6:,.1f} MB, {ratio:,.0f} times its own {size:,} bytes "
+                                f"(more than {max_ratio:g} times, or {SMALL_UNPACK_BYTES/1e6:,.0f} MB, is refused: an "
+                                "archive bomb?). If you trust it, unpack it with "
+                                "`extract_archive(archive, dest, max_ratio=None)`")
 
 def _unpack(plan:list, dest:Path, open_member):
     "Make the folders and files of `plan` under `dest`; links become copies of their target, so `dest` holds no link"
@@ -407,7 +427,27 @@ def _unpack(plan:list, dest:Path, open_member):
     for path, kind, target, handle in plan:
         if target is not None: (dest/path).parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(dest/target, dest/path)
 
+class _RefusedHeader(Exception): pass  # raised while tarfile reads a header; an UnsafeArchiveError once outside
+
+_EXTENDED_HEADERS = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
+                     tarfile.GNUTYPE_LONGLINK)  # pax headers, GNU long names and links
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    "A tar header that refuses, before `tarfile` reads on, an extended header too big and an old-GNU sparse member"
+    @classmethod
+    def frombuf(cls, buf, encoding, errors):
+        info = super().frombuf(buf, encoding, errors)
+        if info.type in _EXTENDED_HEADERS and info.size > MAX_TAR_HEADER_BYTES:
+            raise _RefusedHeader(f"it has a pax or long-name header of {info.size:,} bytes, more than the "
+                                 f"{MAX_TAR_HEADER_BYTES:,} allowed (such a header holds a name, a link, a few "
+                                 "attributes)")
+        if info.type == tarfile.GNUTYPE_SPARSE: raise _RefusedHeader(f"member {_short(info.name)} {_SPARSE}")
+        return info
+
+_SPARSE = "is a sparse file (a few bytes of archive that unpack to a file of any size: datasets never need them)"
+
 def _tar_kind(m:tarfile.TarInfo) -> str:
+    if m.issparse(): return 'sparse file'  # sparse in pax form (old GNU sparse headers are refused as they are read)
     return ('file' if m.isreg() else 'dir' if m.isdir() else 'symlink' if m.issym() else 'hardlink' if m.islnk() else
             'device file' if m.ischr() or m.isblk() else 'FIFO' if m.isfifo() else 'special member')
 
@@ -418,23 +458,31 @@ def _check_tar_end(tf:tarfile.TarFile):
     if len(end) < tarfile.BLOCKSIZE or end.strip(b'\0'): raise tarfile.ReadError("it stops after a member, without the end-of-archive marker: it was cut short")
     while tf.fileobj.read(1<<20): pass
 
-def _safe_extract(archive:Path, dest:Path):
+def _zip_link(archive:Path, zf:zipfile.ZipFile, info:zipfile.ZipInfo) -> str:
+    "The target of the zip symlink member `info` (a path: refused beyond 4,096 bytes, before it is read)"
+    if info.file_size > 4096:
+        _refuse(archive, info.filename, f"is a link of {info.file_size:,} bytes (a link holds a path)")
+    return zf.read(info).decode('utf-8', 'replace')
+
+def _safe_extract(archive:Path, dest:Path, max_ratio:float|None):
     "Unpack `archive` into the (new, empty) folder `dest`, after checking every member and that the archive is whole"
     if archive.name.lower().endswith('.zip'):
         with zipfile.ZipFile(archive) as zf:
             def kind(i): return 'dir' if i.is_dir() else 'symlink' if stat.S_ISLNK(i.external_attr >> 16) else 'file'
-            members = [(i.filename, kind(i), zf.read(i).decode('utf-8', 'replace') if kind(i) == 'symlink' else None, i)
+            members = [(i.filename, kind(i), _zip_link(archive, zf, i) if kind(i) == 'symlink' else None, i)
                        for i in zf.infolist()]
             plan = _plan(archive, members)
-            _check_room(archive, plan, dest)
+            _check_size(archive, plan, dest, max_ratio)
             _unpack(plan, dest, zf.open)
         return
-    with tarfile.open(archive) as tf:
-        members = [(m.name, _tar_kind(m), m.linkname or None, m) for m in tf.getmembers()]
-        plan = _plan(archive, members)
-        _check_tar_end(tf)
-        _check_room(archive, plan, dest)
-        _unpack(plan, dest, tf.extractfile)
+    try:
+        with tarfile.open(archive, tarinfo=_BoundedTarInfo) as tf:
+            members = [(m.name, _tar_kind(m), m.linkname or None, m) for m in tf.getmembers()]
+            plan = _plan(archive, members)
+            _check_tar_end(tf)
+            _check_size(archive, plan, dest, max_ratio)
+            _unpack(plan, dest, tf.extractfile)
+    except _RefusedHeader as e: raise _refused(archive, str(e)) from None
 
 def remove_stale_temps(folder:str|Path, name:str) -> list:
     "Delete the temporary folders a killed unpacking or build of `name` left in `folder` (call it holding `name`'s lock)"
@@ -456,13 +504,13 @@ def replace_folder(new:Path, dest:Path, made:set|tuple=()) -> Path:
     if old is not None: shutil.rmtree(old)
     return dest
 
-def extract_archive(archive:str|Path, dest:str|Path) -> Path:
-    "Unpack `archive` (.tgz/.tar.gz/.zip/...) safely to `dest`, replacing it atomically; a single top folder becomes `dest`"
+def extract_archive(archive:str|Path, dest:str|Path, max_ratio:float|None=MAX_UNPACK_RATIO) -> Path:
+    "Unpack `archive` (.tgz/.zip/...) safely to `dest`, replacing it atomically; a single top folder becomes `dest`"
     archive, dest = Path(archive), Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', suffix='.tmp', dir=dest.parent))
     try:
-        try: _safe_extract(archive, tmp)
+        try: _safe_extract(archive, tmp, max_ratio)
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, OSError) as e:
             if isinstance(e, OSError) and e.errno is not None: raise  # a disk error, not a damaged archive (those have no errno)
             err = DamagedArchiveError(f"Can't unpack {archive} ({type(e).__name__}: {e}): the file is damaged or not an archive. "
