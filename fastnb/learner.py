@@ -20,10 +20,10 @@ from .data.load import DataLoader, DataLoaders
 import safetensors, safetensors.torch
 
 # %% auto #0
-__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'MAX_MODEL_NUMBERS', 'Callback', 'CancelFitException',
-           'CancelEpochException', 'CancelTrainException', 'CancelValidException', 'CancelBatchException',
-           'CancelBackwardException', 'CancelStepException', 'smooth', 'Recorder', 'Learner', 'GatherPredsCallback',
-           'rng_states', 'set_rng_states', 'ModelSummary', 'ExportError', 'load_learner']
+__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'MAX_DESCRIPTION_CHARS', 'MAX_MODEL_NUMBERS', 'Callback',
+           'CancelFitException', 'CancelEpochException', 'CancelTrainException', 'CancelValidException',
+           'CancelBatchException', 'CancelBackwardException', 'CancelStepException', 'smooth', 'Recorder', 'Learner',
+           'GatherPredsCallback', 'rng_states', 'set_rng_states', 'ModelSummary', 'ExportError', 'load_learner']
 
 # %% ../nbs/07_learner.ipynb #ba890dc2
 EVENTS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_pred', 'after_loss',
@@ -739,7 +739,7 @@ def _trainable(params:list) -> str:
 
 # %% ../nbs/07_learner.ipynb #561f81ec
 import os
-from .serialize import short_repr
+from .serialize import short_repr, read_json
 from .errors import FastnbError
 
 EXPORT_FORMAT, EXPORT_VERSION = 'fastnb.export', 1
@@ -771,6 +771,20 @@ def _no_dls_json(dls):
 def _damaged(path:Path, why:str) -> ExportError:
     return ExportError(f"{path} is damaged ({why}): export it again (`learn.export()`), or copy it again if it came from elsewhere.")
 
+MAX_DESCRIPTION_CHARS = 1_000_000  # an export's description may be this long, whatever its weights (fastnb's: KBs)
+
+def _parse_description(path:Path, text:str):
+    "The JSON `text` of the export `path`; refused unread if longer than its weights, or `MAX_DESCRIPTION_CHARS`"
+    allowed = max(MAX_DESCRIPTION_CHARS, _n_weights(path))  # vocabularies grow with their embeddings' weights
+    if len(text) > allowed:
+        raise ExportError(f"{path}: the export's description is {len(text):,} characters long, more than the "
+                          f"{allowed:,} allowed (one per weight in the file, at least `MAX_DESCRIPTION_CHARS`): "
+                          "fastnb never writes that (a crafted file?). Export the learner again.")
+    try: return read_json(text, "the export's description")
+    except json.JSONDecodeError as e:
+        raise ExportError(f"{path}: the export's description is not valid JSON ({e}).") from None
+    except ValueError as e: raise ExportError(f"{path}: {e}") from None
+
 def _read_export(path:Path) -> dict:
     "The description in the header of the safetensors file `path`; ExportError if it can't be read or isn't a fastnb export"
     try:
@@ -779,9 +793,7 @@ def _read_export(path:Path) -> dict:
     if EXPORT_FORMAT not in metadata:
         raise ExportError(f"{path} is a safetensors file but not a fastnb export (its header has no {EXPORT_FORMAT!r} description). If it "
                           "holds a model's weights, build the model and use `safetensors.torch.load_model(model, file)`.")
-    try: desc = json.loads(metadata[EXPORT_FORMAT])
-    except json.JSONDecodeError as e: raise ExportError(f"{path}: the export's description is not valid JSON ({e}).") from None
-    except RecursionError: raise ExportError(f"{path}: the export's description nests too deeply to read: fastnb never writes that (a crafted file?).") from None
+    desc = _parse_description(path, metadata[EXPORT_FORMAT])
     if not isinstance(desc, dict) or desc.get('format') != EXPORT_FORMAT:
         raise ExportError(f"{path}: the description doesn't say it is a {EXPORT_FORMAT} file.")
     if not isinstance(desc.get('version'), int): raise ExportError(f"{path}: the description's 'version' is {desc.get('version')!r}, not a number.")
@@ -818,7 +830,6 @@ def _build_model(desc:dict) -> nn.Module:
                           f"defines it (decorated with `@register_model`) before `load_learner`. Registered: {sorted(MODEL_REGISTRY)}")
     constructor = MODEL_REGISTRY[name]
     return constructor(*from_dict(desc['args']), **{**from_dict(desc['kwargs']), **constructor.load_overrides})
-
 
 # %% ../nbs/07_learner.ipynb #df2efbc5
 _MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, OverflowError, RuntimeError)
