@@ -573,8 +573,13 @@ def _per_item_loss(loss_func, preds, targs) -> torch.Tensor:
 import os, random, pickletools
 import numpy as np
 
+def _writes_files() -> bool:
+    "Whether this process writes the learner's files: yes, unless it is a rank other than 0 of a `torch.distributed` group"
+    return not (torch.distributed.is_available() and torch.distributed.is_initialized()) or torch.distributed.get_rank() == 0
+
 def _write_atomically(path:Path, write):
-    "Call `write(tmp)` on a temporary file beside `path`, flush it to disk, then rename it `path`: a write that fails part-way leaves the old file as it was"
+    "Call `write(tmp)` on a temporary file beside `path`, flush it, rename it `path` (on rank 0 alone, if distributed)"
+    if not _writes_files(): return  # data-parallel: rank 0 writes for all, and nobody waits for anybody
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
@@ -640,7 +645,6 @@ def _check_opt_state(opt, saved:dict, path:Path):
     except (KeyError, TypeError, AttributeError, IndexError): why = "it isn't an optimizer state written by `Learner.save`"
     if why: raise ValueError(f"The optimizer state in {path} doesn't fit this learner's optimizer: {why}. Nothing was loaded. To load "
                              "the weights alone, use `learn.load(file, with_opt=False)`.")
-
 
 # %% ../nbs/07_learner.ipynb #c5d0a7e3
 def _loader_generators(dls) -> list:
