@@ -19,7 +19,7 @@ from .callback.schedule import *  # lr_find, which `distrib_ctx` makes plot on r
 # %% auto #0
 __all__ = ['TORCHRUN_VARS', 'RANK0_CBS', 'launched_by_torchrun', 'is_distributed', 'rank_distrib', 'num_distrib',
            'distrib_device', 'torchrun_cmd', 'setup_distrib', 'DistributedDL', 'distrib_dl', 'check_share',
-           'gather_items', 'DistributedTrainer', 'rank0_only', 'GradientAccumulation']
+           'gather_items', 'DistributedTrainer', 'GradientAccumulation']
 
 # %% ../nbs/60_distributed.ipynb #4345a334
 TORCHRUN_VARS = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')
@@ -254,24 +254,6 @@ def distrib_ctx(self:Learner, sync_bn:bool=False, find_unused_parameters:bool=Fa
         self.remove_cb(trainer)
 
 # %% ../nbs/60_distributed.ipynb #3e957a44
-def rank0_only(f):
-    "`f` run by rank 0 alone while the others wait for it, its result (or error) given to all (unchanged in a single process)"
-    @functools.wraps(f)
-    def _f(*args, **kwargs):
-        if not is_distributed(): return f(*args, **kwargs)
-        out = [None, None]
-        if dist.get_rank() == 0:
-            try: out[0] = f(*args, **kwargs)
-            except Exception as e: out[1] = e
-        dist.broadcast_object_list(out, src=0)  # a barrier: nobody reads a half-written file
-        if out[1] is not None: raise out[1]
-        return out[0]
-    _f.rank0_only = True
-    return _f
-
-for _name in ('save', 'export'):
-    if not getattr(getattr(Learner, _name), 'rank0_only', False): setattr(Learner, _name, rank0_only(getattr(Learner, _name)))
-
 _lr_find = getattr(Learner.lr_find, '__wrapped__', Learner.lr_find)
 @patch
 @functools.wraps(_lr_find)

@@ -20,10 +20,10 @@ from .data.load import DataLoader, DataLoaders
 import safetensors, safetensors.torch
 
 # %% auto #0
-__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'MAX_MODEL_NUMBERS', 'Callback', 'CancelFitException',
-           'CancelEpochException', 'CancelTrainException', 'CancelValidException', 'CancelBatchException',
-           'CancelBackwardException', 'CancelStepException', 'smooth', 'Recorder', 'Learner', 'GatherPredsCallback',
-           'rng_states', 'set_rng_states', 'ModelSummary', 'ExportError', 'load_learner']
+__all__ = ['EVENTS', 'DEFAULT_CBS', 'EXPORT_FORMAT', 'EXPORT_VERSION', 'MAX_DESCRIPTION_CHARS', 'MAX_MODEL_NUMBERS', 'Callback',
+           'CancelFitException', 'CancelEpochException', 'CancelTrainException', 'CancelValidException',
+           'CancelBatchException', 'CancelBackwardException', 'CancelStepException', 'smooth', 'Recorder', 'Learner',
+           'GatherPredsCallback', 'rng_states', 'set_rng_states', 'ModelSummary', 'ExportError', 'load_learner']
 
 # %% ../nbs/07_learner.ipynb #ba890dc2
 EVENTS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_pred', 'after_loss',
@@ -573,8 +573,13 @@ def _per_item_loss(loss_func, preds, targs) -> torch.Tensor:
 import os, random, pickletools
 import numpy as np
 
+def _writes_files() -> bool:
+    "Whether this process writes the learner's files: yes, unless it is a rank other than 0 of a `torch.distributed` group"
+    return not (torch.distributed.is_available() and torch.distributed.is_initialized()) or torch.distributed.get_rank() == 0
+
 def _write_atomically(path:Path, write):
-    "Call `write(tmp)` on a temporary file beside `path`, flush it to disk, then rename it `path`: a write that fails part-way leaves the old file as it was"
+    "Call `write(tmp)` on a temporary file beside `path`, flush it, rename it `path` (on rank 0 alone, if distributed)"
+    if not _writes_files(): return  # data-parallel: rank 0 writes for all, and nobody waits for anybody
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
@@ -640,7 +645,6 @@ def _check_opt_state(opt, saved:dict, path:Path):
     except (KeyError, TypeError, AttributeError, IndexError): why = "it isn't an optimizer state written by `Learner.save`"
     if why: raise ValueError(f"The optimizer state in {path} doesn't fit this learner's optimizer: {why}. Nothing was loaded. To load "
                              "the weights alone, use `learn.load(file, with_opt=False)`.")
-
 
 # %% ../nbs/07_learner.ipynb #c5d0a7e3
 def _loader_generators(dls) -> list:
@@ -739,7 +743,7 @@ def _trainable(params:list) -> str:
 
 # %% ../nbs/07_learner.ipynb #561f81ec
 import os
-from .serialize import short_repr
+from .serialize import short_repr, read_json
 from .errors import FastnbError
 
 EXPORT_FORMAT, EXPORT_VERSION = 'fastnb.export', 1
@@ -771,6 +775,20 @@ def _no_dls_json(dls):
 def _damaged(path:Path, why:str) -> ExportError:
     return ExportError(f"{path} is damaged ({why}): export it again (`learn.export()`), or copy it again if it came from elsewhere.")
 
+MAX_DESCRIPTION_CHARS = 1_000_000  # an export's description may be this long, whatever its weights (fastnb's: KBs)
+
+def _parse_description(path:Path, text:str):
+    "The JSON `text` of the export `path`; refused unread if longer than its weights, or `MAX_DESCRIPTION_CHARS`"
+    allowed = max(MAX_DESCRIPTION_CHARS, _n_weights(path))  # vocabularies grow with their embeddings' weights
+    if len(text) > allowed:
+        raise ExportError(f"{path}: the export's description is {len(text):,} characters long, more than the "
+                          f"{allowed:,} allowed (one per weight in the file, at least `MAX_DESCRIPTION_CHARS`): "
+                          "fastnb never writes that (a crafted file?). Export the learner again.")
+    try: return read_json(text, "the export's description")
+    except json.JSONDecodeError as e:
+        raise ExportError(f"{path}: the export's description is not valid JSON ({e}).") from None
+    except ValueError as e: raise ExportError(f"{path}: {e}") from None
+
 def _read_export(path:Path) -> dict:
     "The description in the header of the safetensors file `path`; ExportError if it can't be read or isn't a fastnb export"
     try:
@@ -779,9 +797,7 @@ def _read_export(path:Path) -> dict:
     if EXPORT_FORMAT not in metadata:
         raise ExportError(f"{path} is a safetensors file but not a fastnb export (its header has no {EXPORT_FORMAT!r} description). If it "
                           "holds a model's weights, build the model and use `safetensors.torch.load_model(model, file)`.")
-    try: desc = json.loads(metadata[EXPORT_FORMAT])
-    except json.JSONDecodeError as e: raise ExportError(f"{path}: the export's description is not valid JSON ({e}).") from None
-    except RecursionError: raise ExportError(f"{path}: the export's description nests too deeply to read: fastnb never writes that (a crafted file?).") from None
+    desc = _parse_description(path, metadata[EXPORT_FORMAT])
     if not isinstance(desc, dict) or desc.get('format') != EXPORT_FORMAT:
         raise ExportError(f"{path}: the description doesn't say it is a {EXPORT_FORMAT} file.")
     if not isinstance(desc.get('version'), int): raise ExportError(f"{path}: the description's 'version' is {desc.get('version')!r}, not a number.")
@@ -818,7 +834,6 @@ def _build_model(desc:dict) -> nn.Module:
                           f"defines it (decorated with `@register_model`) before `load_learner`. Registered: {sorted(MODEL_REGISTRY)}")
     constructor = MODEL_REGISTRY[name]
     return constructor(*from_dict(desc['args']), **{**from_dict(desc['kwargs']), **constructor.load_overrides})
-
 
 # %% ../nbs/07_learner.ipynb #df2efbc5
 _MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, OverflowError, RuntimeError)

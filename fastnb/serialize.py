@@ -12,9 +12,9 @@ from torch import nn
 from fastcore.foundation import L
 
 # %% auto #0
-__all__ = ['REGISTRY', 'MAX_DEPTH', 'MODEL_REGISTRY', 'registry_name', 'register', 'short_repr', 'init_args', 'is_registered',
-           'to_dict', 'from_dict', 'to_json', 'from_json', 'versioned', 'check_versioned', 'register_model',
-           'model_recipe']
+__all__ = ['REGISTRY', 'MAX_DEPTH', 'MAX_JSON_DEPTH', 'MODEL_REGISTRY', 'registry_name', 'register', 'short_repr', 'init_args',
+           'is_registered', 'to_dict', 'from_dict', 'to_json', 'json_depth', 'read_json', 'from_json', 'versioned',
+           'check_versioned', 'register_model', 'model_recipe']
 
 # %% ../nbs/00b_serialize.ipynb #a272c3eb
 REGISTRY: dict[str, object] = {}
@@ -121,9 +121,30 @@ def to_json(obj, **kwargs) -> str:
     "`obj` described as JSON text (see `to_dict`)"
     return json.dumps(to_dict(obj), **kwargs)
 
+MAX_JSON_DEPTH = 2 * MAX_DEPTH + 8  # JSON levels of a description: two per `from_dict` level, and an envelope
+
+def json_depth(x) -> int:
+    "How deeply the JSON value `x` nests (`1` is 0, `[1]` is 1), counted without recursion"
+    depth, todo = 0, [(x, 0)]
+    while todo:
+        value, d = todo.pop()
+        if isinstance(value, (list, dict)):
+            depth = max(depth, d + 1)
+            todo.extend((v, d + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return depth
+
+def read_json(text:str, what:str='The description'):
+    "The value of the JSON `text`; ValueError saying it is `what` if it nests deeper than `MAX_JSON_DEPTH`"
+    crafted = "fastnb never writes that (a crafted file?)."
+    try: value = json.loads(text)
+    except RecursionError: raise ValueError(f"{what} nests too deeply to read: {crafted}") from None
+    if (depth := json_depth(value)) > MAX_JSON_DEPTH:  # what reads it next may recurse: its depth must be bounded
+        raise ValueError(f"{what} nests {depth:,} levels deep, more than the {MAX_JSON_DEPTH} allowed: {crafted}")
+    return value
+
 def from_json(text:str):
-    "The object described by the JSON `text` (see `from_dict`)"
-    return from_dict(json.loads(text))
+    "The object described by the JSON `text` (see `from_dict`), read with `read_json`"
+    return from_dict(read_json(text))
 
 # %% ../nbs/00b_serialize.ipynb #f7eaf7d4
 def versioned(fmt:str, version:int, **fields) -> dict:

@@ -16,9 +16,10 @@ try: import fcntl
 except ImportError: fcntl = None  # Windows: see `file_lock`
 
 # %% auto #0
-__all__ = ['HOME_ENV_VAR', 'DIR_KINDS', 'DIR_ENV_VARS', 'ARCHIVE_EXTS', 'fastnb_home', 'Config', 'fastnb_path', 'URLs',
-           'UnsafeNameError', 'safe_filename', 'url_fname', 'file_digest', 'file_sha256', 'check_file', 'file_lock',
-           'DownloadError', 'ChecksumError', 'download_url', 'UnsafeArchiveError', 'DamagedArchiveError',
+__all__ = ['HOME_ENV_VAR', 'DIR_KINDS', 'DIR_ENV_VARS', 'DISK_MARGIN', 'STALL_BYTES', 'ARCHIVE_EXTS', 'MAX_ARCHIVE_DEPTH',
+           'MAX_TAR_HEADER_BYTES', 'MAX_UNPACK_RATIO', 'SMALL_UNPACK_BYTES', 'fastnb_home', 'Config', 'fastnb_path',
+           'URLs', 'UnsafeNameError', 'safe_filename', 'url_fname', 'file_digest', 'file_sha256', 'check_file',
+           'file_lock', 'DownloadError', 'ChecksumError', 'download_url', 'UnsafeArchiveError', 'DamagedArchiveError',
            'ArchiveTooBigError', 'archive_stem', 'remove_stale_temps', 'replace_folder', 'extract_archive',
            'untar_data']
 
@@ -183,7 +184,12 @@ class DownloadError(FastnbError, OSError):
 class ChecksumError(DownloadError):
     "A downloaded file whose size or SHA-256 is not the expected one"
 
-class _Incomplete(Exception): pass
+class _Incomplete(Exception): pass  # a try that failed part-way: the next try resumes or starts over
+
+DISK_MARGIN = 100_000_000  # bytes a download of unknown length leaves free on its disk
+STALL_BYTES = 16_384  # a download that receives fewer bytes than this in `timeout` seconds has stalled
+
+def _free_bytes(folder:Path) -> int: return shutil.disk_usage(folder).free
 
 def _part_info(part:Path) -> Path: return part.with_name(part.name + '.json')  # the URL and validator of a partial file
 
@@ -200,7 +206,56 @@ def _can_show_bar() -> bool:
     "A bar is drawn in Jupyter or on a terminal; piped output, logs and executed docs get none (a bar there is lines of noise)"
     return IN_NOTEBOOK or sys.stdout.isatty()
 
-def _fetch_once(url:str, part:Path, show_progress:bool, timeout:float, chunk_size:int):
+_ELSEWHERE = "Free some space, or download it to a bigger disk (`dest=`, or `FASTNB_HOME`)."
+
+def _content_length(url:str, headers) -> int|None:
+    "The length the server announced (None if it didn't); DownloadError if the header isn't a number of bytes"
+    length = headers.get('Content-Length')
+    if length is None: return None
+    if not length.strip().isdigit():
+        raise DownloadError(f"Downloading {url} failed: the server sent `Content-Length: {length[:40]}`, which isn't "
+                            "a number of bytes. The server is broken: try again later, or get the file another way.")
+    return int(length)
+
+def _byte_limit(url:str, part:Path, have:int, total:int|None, size:int|None) -> tuple[int, str]:
+    "How many bytes `part` may hold (the expected size, else what the disk can spare) and the error past it"
+    free = _free_bytes(part.parent)
+    if size is not None and total is not None and total != size:
+        raise ChecksumError(f"Downloading {url}: the server says the file is {total:,} bytes, but it should be "
+                            f"{size:,}. Nothing was kept. If the file on the server changed on purpose, update "
+                            "`URLs.checksums` (or the size you passed).")
+    expected = size if size is not None else total
+    if expected is None:
+        limit = have + max(free - DISK_MARGIN, 0)
+        return limit, (f"Downloading {url} stopped after {limit/1e6:,.1f} MB: the server didn't say how big the file "
+                       f"is, and going on would leave less than {DISK_MARGIN/1e6:,.0f} MB free on the disk holding "
+                       f"{part.parent}. Nothing was kept. {_ELSEWHERE}")
+    if expected - have > free:
+        raise DownloadError(f"Can't download {url}: it is {expected/1e6:,.1f} MB, and the disk holding {part.parent} "
+                            f"has {free/1e6:,.1f} MB free. {_ELSEWHERE}")
+    return expected, (f"Downloading {url} stopped at {expected:,} bytes: the server sent more than that, the size the "
+                      "file should have. Nothing was kept. Check the URL, or the size you expect (`size=`, or "
+                      "`URLs.checksums`).")
+
+def _write(f, chunk:bytes, part:Path):
+    try: f.write(chunk)
+    except OSError as e:
+        raise DownloadError(f"Couldn't write the download to {part} ({e.strerror or e}). {_ELSEWHERE}") from None
+
+def _copy_body(resp, f, part:Path, got:int, limit:int, why:str, timeout:float, chunk_size:int, pbar) -> int:
+    "Append `resp`'s body to `f` (holding `got` bytes): DownloadError `why` past `limit`, `_Incomplete` if it stalls"
+    window_start, window_got = time.monotonic(), 0  # bytes received since `window_start`
+    while chunk := resp.read1(chunk_size):  # what has arrived, up to chunk_size: a trickle can't hold `read` for hours
+        if got + len(chunk) > limit: raise DownloadError(why)
+        _write(f, chunk, part)
+        got, window_got = got + len(chunk), window_got + len(chunk)
+        if pbar is not None: pbar.update(got)
+        if window_got >= STALL_BYTES: window_start, window_got = time.monotonic(), 0
+        elif (waited := time.monotonic() - window_start) > timeout:
+            raise _Incomplete(f"the download stalled: {window_got:,} bytes in {waited:.1f} s")
+    return got
+
+def _fetch_once(url:str, part:Path, size:int|None, show_progress:bool, timeout:float, chunk_size:int):
     "One HTTP request: append the rest of `url` to `part` if the server still has the same file, else start over"
     known = _read_json(_part_info(part)) if part.exists() else {}
     have = part.stat().st_size if known.get('url') == url and known.get('validator') else 0  # resume only what we can check
@@ -212,40 +267,57 @@ def _fetch_once(url:str, part:Path, show_progress:bool, timeout:float, chunk_siz
             part.unlink(); _part_info(part).unlink(missing_ok=True)
             raise _Incomplete("the file changed on the server since the partial download: starting over")
         if have and resp.status != 206: have = 0  # the whole file again: the server can't resume, or the file changed
+        length = _content_length(url, resp.headers)
+        total = have + length if length is not None else None
+        limit, why = _byte_limit(url, part, have, total, size)
         _part_info(part).write_text(json.dumps(dict(url=url, validator=validator)))
-        length = resp.headers.get('Content-Length')
-        total = have + int(length) if length is not None else None
         pbar = progress_bar(range(total), leave=False) if show_progress and total and _can_show_bar() else None
-        got = have
         with open(part, 'ab' if have else 'wb') as f:
-            if pbar is not None: pbar.update(got)
-            while chunk := resp.read(chunk_size):
-                f.write(chunk); got += len(chunk)
-                if pbar is not None: pbar.update(got)
+            if pbar is not None: pbar.update(have)
+            got = _copy_body(resp, f, part, have, limit, why, timeout, chunk_size, pbar)
     if total is not None and got < total: raise _Incomplete(f"the connection closed after {got:,} of {total:,} bytes")
+
+def _remove_part(part:Path): part.unlink(missing_ok=True); _part_info(part).unlink(missing_ok=True)
+
+def _resumable(part:Path) -> bool: return part.exists() and bool(_read_json(_part_info(part)).get('validator'))
+
+def _failure(e:Exception) -> str: return str(e) if isinstance(e, _Incomplete) else f"{type(e).__name__}: {e}"
+
+_RETRIED = (_Incomplete, URLError, http.client.HTTPException, ConnectionError, TimeoutError, socket.timeout)
+
+def _fetch(url:str, part:Path, size:int|None, n_tries:int, show_progress:bool, timeout:float, chunk_size:int):
+    "Up to `n_tries` requests of `url` into `part`: None when whole, else the last error (raised when no try can help)"
+    error = None
+    for attempt in range(n_tries):
+        try: _fetch_once(url, part, size, show_progress, timeout, chunk_size); return None
+        except HTTPError as e:
+            if e.code == 416: part.unlink(missing_ok=True); error = e; continue  # our partial file is no good
+            if e.code < 500:
+                raise DownloadError(f"Downloading {url} failed: HTTP {e.code} {e.reason}. Is the URL right?") from None
+            error = e
+        except _RETRIED as e: error = e
+        time.sleep(min(0.2 * 2**attempt, 5))
+    return error
 
 def download_url(url:str, dest:str|Path|None=None, show_progress:bool=True, size:int|None=None, sha256:str|None=None,
                  n_tries:int=3, timeout:float=30., chunk_size:int=1<<16) -> Path:
-    "Download `url` to `dest` (default `URLs.path(url)`): atomic, resumed after a dropped connection, checked when `size`/`sha256` are known"
+    "Download `url` to `dest` (default `URLs.path(url)`): atomic, resumed, bounded; checked if `size`/`sha256` known"
     dest = Path(dest) if dest is not None else URLs.path(url)
     if dest.is_dir(): dest = dest/url_fname(url)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if (size, sha256) == (None, None): size, sha256 = URLs.checksums.get(url, (None, None))
     part = dest.with_name(dest.name + '.part')
     with file_lock(dest.with_name(f'.{dest.name}.lock')):
-        error = None
-        for attempt in range(n_tries):
-            try: _fetch_once(url, part, show_progress, timeout, chunk_size); error = None; break
-            except HTTPError as e:
-                if e.code == 416: part.unlink(missing_ok=True); error = e; continue  # our partial file is no good: start over
-                if e.code < 500: raise DownloadError(f"Downloading {url} failed: HTTP {e.code} {e.reason}. Is the URL right?") from None
-                error = e
-            except (_Incomplete, URLError, http.client.HTTPException, ConnectionError, TimeoutError, socket.timeout) as e: error = e
-            time.sleep(min(0.2 * 2**attempt, 5))
+        try: error = _fetch(url, part, size, n_tries, show_progress, timeout, chunk_size)
+        except DownloadError: _remove_part(part); raise  # too big, no room, a bad header: what arrived can't be used
         if error is not None:
-            raise DownloadError(f"Downloading {url} failed after {n_tries} tries ({type(error).__name__}: {error}). "
-                                f"Check your connection and try again (what arrived is kept in {part} and the next try resumes it), "
-                                f"or download the file yourself to {dest}.")
+            kept = _resumable(part)
+            if not kept: _remove_part(part)
+            raise DownloadError(f"Downloading {url} failed after {n_tries} tr{'y' if n_tries == 1 else 'ies'} "
+                                f"({_failure(error)}). Check your connection and try again ("
+                                + (f"what arrived is kept in {part} and the next try resumes it" if kept else
+                                   "nothing was kept: the server can't resume a download")
+                                + f"), or download the file yourself to {dest}.")
         _part_info(part).unlink(missing_ok=True)
         if problem := check_file(part, size, sha256):
             part.unlink(); problem = problem.replace(part.name, dest.name)
@@ -258,7 +330,7 @@ def download_url(url:str, dest:str|Path|None=None, show_progress:bool=True, size
 ARCHIVE_EXTS = ('.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz', '.tar', '.zip')
 
 class UnsafeArchiveError(FastnbError, ValueError):
-    "An archive with a member that would be written outside the destination, or that isn't a plain file or folder"
+    "An archive with a member written outside its folder or not a file or folder, or one made to exhaust the machine"
 
 class DamagedArchiveError(FastnbError, ValueError):
     "An archive that can't be read to its end: cut short, corrupt, or not an archive"
@@ -273,15 +345,28 @@ def archive_stem(fname:str|Path) -> str:
         if name.lower().endswith(ext): return safe_filename(name[:-len(ext)], f'the archive name {name!r}')
     raise ValueError(f"{name!r} is not an archive fastnb can unpack: the name should end in one of {', '.join(ARCHIVE_EXTS)}.")
 
-def _refuse(archive:Path, name:str, why:str):
-    raise UnsafeArchiveError(f"Refused to unpack {archive.name}: member {name!r} {why}. "
-                             "The archive may be malicious or damaged; don't extract it by hand either.")
+MAX_ARCHIVE_DEPTH = 64  # folders a member may be nested in (Python's own recursion gives out near 1,000)
+MAX_TAR_HEADER_BYTES = 1<<20  # a pax or GNU long-name header: names, a link, a few attributes; never near a megabyte
+MAX_UNPACK_RATIO = 200  # an archive may unpack to this many times its own size...
+SMALL_UNPACK_BYTES = 10_000_000  # ... or to this many bytes, whatever its size
+
+def _short(name:str, n:int=80) -> str:
+    "`repr(name)`, cut in the middle when longer than `n` (a crafted name can be thousands of characters)"
+    return repr(name) if len(name) <= n else repr(name[:n//2] + '...' + name[-(n//2 - 3):])
+
+def _refused(archive:Path, why:str) -> UnsafeArchiveError:
+    return UnsafeArchiveError(f"Refused to unpack {archive.name}: {why}. The archive may be malicious or damaged; "
+                              "don't extract it by hand either.")
+
+def _refuse(archive:Path, name:str, why:str): raise _refused(archive, f"member {_short(name)} {why}")
 
 def _clean_path(archive:Path, name:str) -> str:
     "The member `name` as a normal relative path ('a/b'), refused if it is absolute or climbs out with '..'"
     if name.startswith(('/', '\\')) or re.match(r'[A-Za-z]:', name): _refuse(archive, name, 'is an absolute path')
     path = posixpath.normpath(name.replace('\\', '/'))
     if path == '..' or path.startswith('../'): _refuse(archive, name, 'would be written outside the destination folder')
+    if (depth := path.count('/')) > MAX_ARCHIVE_DEPTH:
+        _refuse(archive, name, f"is nested {depth:,} folders deep, more than the {MAX_ARCHIVE_DEPTH} allowed")
     return path
 
 def _plan(archive:Path, members) -> list:
@@ -289,6 +374,7 @@ def _plan(archive:Path, members) -> list:
     plan, kinds = [], {'.': 'dir'}
     for name, kind, link, handle in members:
         path = _clean_path(archive, name)
+        if kind == 'sparse file': _refuse(archive, name, _SPARSE)
         if kind not in ('file', 'dir', 'symlink', 'hardlink'): _refuse(archive, name, f"is a {kind}, not a file or a folder")
         if path == '.' and kind != 'dir': _refuse(archive, name, "has no file name")
         if kind in ('symlink', 'hardlink'):
@@ -313,10 +399,8 @@ def _write_file(src, path:Path):
     "Copy the open archive member `src` into the new file `path`"
     with open(path, 'wb') as f: shutil.copyfileobj(src, f, 1<<20)
 
-def _free_bytes(folder:Path) -> int: return shutil.disk_usage(folder).free
-
-def _check_room(archive:Path, plan:list, dest:Path):
-    "Refuse, before writing anything, an archive whose files (links counted as the copies they become) don't fit on `dest`'s disk"
+def _check_size(archive:Path, plan:list, dest:Path, max_ratio:float|None):
+    "Refuse, before writing, an archive whose files (links as the copies they become) don't fit, or are too big for it"
     sizes = {path: handle.size if isinstance(handle, tarfile.TarInfo) else handle.file_size
              for path, kind, target, handle in plan if kind == 'file'}  # a zip member can't write more than its stated size
     need = sum(sizes.values()) + sum(sizes[target] for path, kind, target, handle in plan if target is not None)
@@ -324,6 +408,13 @@ def _check_room(archive:Path, plan:list, dest:Path):
         raise ArchiveTooBigError(f"Can't unpack {archive.name}: its files take {need/1e6:,.1f} MB, and the disk holding "
                                  f"{dest.parent} has {free/1e6:,.1f} MB free. Free some space, or keep fastnb's data on a bigger "
                                  f"disk (`FASTNB_HOME`, or `data_path` in {fastnb_home()/'config.ini'}).")
+    size = archive.stat().st_size
+    if max_ratio is not None and need > max(SMALL_UNPACK_BYTES, max_ratio * size):
+        ratio = need / max(size, 1)
+        raise _refused(archive, f"its files would take {need/1e6:,.1f} MB, {ratio:,.0f} times its own {size:,} bytes "
+                                f"(more than {max_ratio:g} times, or {SMALL_UNPACK_BYTES/1e6:,.0f} MB, is refused: an "
+                                "archive bomb?). If you trust it, unpack it with "
+                                "`extract_archive(archive, dest, max_ratio=None)`")
 
 def _unpack(plan:list, dest:Path, open_member):
     "Make the folders and files of `plan` under `dest`; links become copies of their target, so `dest` holds no link"
@@ -336,7 +427,27 @@ def _unpack(plan:list, dest:Path, open_member):
     for path, kind, target, handle in plan:
         if target is not None: (dest/path).parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(dest/target, dest/path)
 
+class _RefusedHeader(Exception): pass  # raised while tarfile reads a header; an UnsafeArchiveError once outside
+
+_EXTENDED_HEADERS = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
+                     tarfile.GNUTYPE_LONGLINK)  # pax headers, GNU long names and links
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    "A tar header that refuses, before `tarfile` reads on, an extended header too big and an old-GNU sparse member"
+    @classmethod
+    def frombuf(cls, buf, encoding, errors):
+        info = super().frombuf(buf, encoding, errors)
+        if info.type in _EXTENDED_HEADERS and info.size > MAX_TAR_HEADER_BYTES:
+            raise _RefusedHeader(f"it has a pax or long-name header of {info.size:,} bytes, more than the "
+                                 f"{MAX_TAR_HEADER_BYTES:,} allowed (such a header holds a name, a link, a few "
+                                 "attributes)")
+        if info.type == tarfile.GNUTYPE_SPARSE: raise _RefusedHeader(f"member {_short(info.name)} {_SPARSE}")
+        return info
+
+_SPARSE = "is a sparse file (a few bytes of archive that unpack to a file of any size: datasets never need them)"
+
 def _tar_kind(m:tarfile.TarInfo) -> str:
+    if m.issparse(): return 'sparse file'  # sparse in pax form (old GNU sparse headers are refused as they are read)
     return ('file' if m.isreg() else 'dir' if m.isdir() else 'symlink' if m.issym() else 'hardlink' if m.islnk() else
             'device file' if m.ischr() or m.isblk() else 'FIFO' if m.isfifo() else 'special member')
 
@@ -347,23 +458,31 @@ def _check_tar_end(tf:tarfile.TarFile):
     if len(end) < tarfile.BLOCKSIZE or end.strip(b'\0'): raise tarfile.ReadError("it stops after a member, without the end-of-archive marker: it was cut short")
     while tf.fileobj.read(1<<20): pass
 
-def _safe_extract(archive:Path, dest:Path):
+def _zip_link(archive:Path, zf:zipfile.ZipFile, info:zipfile.ZipInfo) -> str:
+    "The target of the zip symlink member `info` (a path: refused beyond 4,096 bytes, before it is read)"
+    if info.file_size > 4096:
+        _refuse(archive, info.filename, f"is a link of {info.file_size:,} bytes (a link holds a path)")
+    return zf.read(info).decode('utf-8', 'replace')
+
+def _safe_extract(archive:Path, dest:Path, max_ratio:float|None):
     "Unpack `archive` into the (new, empty) folder `dest`, after checking every member and that the archive is whole"
     if archive.name.lower().endswith('.zip'):
         with zipfile.ZipFile(archive) as zf:
             def kind(i): return 'dir' if i.is_dir() else 'symlink' if stat.S_ISLNK(i.external_attr >> 16) else 'file'
-            members = [(i.filename, kind(i), zf.read(i).decode('utf-8', 'replace') if kind(i) == 'symlink' else None, i)
+            members = [(i.filename, kind(i), _zip_link(archive, zf, i) if kind(i) == 'symlink' else None, i)
                        for i in zf.infolist()]
             plan = _plan(archive, members)
-            _check_room(archive, plan, dest)
+            _check_size(archive, plan, dest, max_ratio)
             _unpack(plan, dest, zf.open)
         return
-    with tarfile.open(archive) as tf:
-        members = [(m.name, _tar_kind(m), m.linkname or None, m) for m in tf.getmembers()]
-        plan = _plan(archive, members)
-        _check_tar_end(tf)
-        _check_room(archive, plan, dest)
-        _unpack(plan, dest, tf.extractfile)
+    try:
+        with tarfile.open(archive, tarinfo=_BoundedTarInfo) as tf:
+            members = [(m.name, _tar_kind(m), m.linkname or None, m) for m in tf.getmembers()]
+            plan = _plan(archive, members)
+            _check_tar_end(tf)
+            _check_size(archive, plan, dest, max_ratio)
+            _unpack(plan, dest, tf.extractfile)
+    except _RefusedHeader as e: raise _refused(archive, str(e)) from None
 
 def remove_stale_temps(folder:str|Path, name:str) -> list:
     "Delete the temporary folders a killed unpacking or build of `name` left in `folder` (call it holding `name`'s lock)"
@@ -385,13 +504,13 @@ def replace_folder(new:Path, dest:Path, made:set|tuple=()) -> Path:
     if old is not None: shutil.rmtree(old)
     return dest
 
-def extract_archive(archive:str|Path, dest:str|Path) -> Path:
-    "Unpack `archive` (.tgz/.tar.gz/.zip/...) safely to `dest`, replacing it atomically; a single top folder becomes `dest`"
+def extract_archive(archive:str|Path, dest:str|Path, max_ratio:float|None=MAX_UNPACK_RATIO) -> Path:
+    "Unpack `archive` (.tgz/.zip/...) safely to `dest`, replacing it atomically; a single top folder becomes `dest`"
     archive, dest = Path(archive), Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', suffix='.tmp', dir=dest.parent))
     try:
-        try: _safe_extract(archive, tmp)
+        try: _safe_extract(archive, tmp, max_ratio)
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, OSError) as e:
             if isinstance(e, OSError) and e.errno is not None: raise  # a disk error, not a damaged archive (those have no errno)
             err = DamagedArchiveError(f"Can't unpack {archive} ({type(e).__name__}: {e}): the file is damaged or not an archive. "

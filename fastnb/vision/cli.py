@@ -23,8 +23,10 @@ from .data import ImageDataLoaders
 from .learner import vision_learner, PretrainedWeightsError
 
 # %% auto #0
-__all__ = ['GRAY_MODES', 'image_class', 'default_batch_tfms', 'train_dataloaders', 'idle_cores', 'idle_threads', 'relaunch',
-           'distrib_ctx_if_launched', 'train', 'fastnb_train', 'predict_files', 'fastnb_predict']
+__all__ = ['GRAY_MODES', 'MAX_SIZE', 'PRETRAINED_WORDS', 'image_class', 'CommandLineError', 'folder_images', 'csv_images',
+           'readable_images', 'check_classes', 'default_batch_tfms', 'train_dataloaders', 'idle_cores', 'idle_threads',
+           'relaunch', 'distrib_ctx_if_launched', 'train', 'check_options', 'parse_pretrained', 'in_cli_terms',
+           'fastnb_train', 'predict_files', 'fastnb_predict']
 
 # %% ../../nbs/17_vision_cli.ipynb #eb07bd08
 GRAY_MODES = {'1', 'L', 'LA', 'I', 'I;16', 'F'}
@@ -39,28 +41,103 @@ def image_class(files, n:int=16) -> type:
     sample = list(files)[:n]
     return PILImageBW if sample and all(_mode(f) in GRAY_MODES for f in sample) else PILImage
 
+# %% ../../nbs/17_vision_cli.ipynb #check0code
+import pandas as pd
+from ..errors import FastnbError, one_line
+from .core import check_images
+
+class CommandLineError(FastnbError, ValueError):
+    "An option of `fastnb_train` or `fastnb_predict`, or the data it names, that can't be used (named by its flag)"
+
+def _listed(items:list, n:int=5) -> str:
+    "The first `n` of `items`, joined by commas, and how many more"
+    return ', '.join(items[:n]) + (f" (and {len(items) - n:,} more)" if len(items) > n else '')
+
+def folder_images(path) -> tuple[Path, pd.DataFrame, dict]:
+    "Images in class folders of `path` (`train/`, `valid/` if both exist): root, table, `{name: why}` of those left out"
+    path = Path(path)
+    if not path.is_dir():
+        raise CommandLineError(f"No folder {str(path)!r} (--path): give a folder with one subfolder of images per "
+                               "class.")
+    has_split = (path/'train').is_dir() and (path/'valid').is_dir()
+    files = get_image_files(path, folders=['train', 'valid'] if has_split else None)
+    if not files: raise CommandLineError(f"No image files in {str(path)!r} (--path): put the images (.jpg, .png...) "
+                                         "in one folder per class inside it.")
+    tops = {path/'train', path/'valid'} if has_split else {path}  # images right in these aren't in a class folder
+    in_class = [f for f in files if f.parent not in tops]
+    if not in_class:
+        raise CommandLineError(f"No class folders in {str(path)!r} (--path), only {len(files):,} images: put the "
+                               f"images in one folder per class ({path/'cats'/'1.jpg'}, {path/'dogs'/'2.jpg'}...), "
+                               "or name them with their labels in a CSV file (--csv).")
+    names = [f.relative_to(path).as_posix() for f in in_class]
+    df = pd.DataFrame({'fname': names, 'label': [f.parent.name for f in in_class],
+                       'is_valid': [has_split and name.startswith('valid/') for name in names]})
+    return path, df, {f.relative_to(path).as_posix(): 'not in a class folder' for f in files if f.parent in tops}
+
+def csv_images(csv) -> tuple[Path, pd.DataFrame, dict]:
+    "Images named in the CSV file `csv` (names relative to its folder, labels, `is_valid` if any), like `folder_images`"
+    csv = Path(csv)
+    if not csv.is_file():
+        raise CommandLineError(f"No CSV file {str(csv)!r} (--csv): give a CSV file of image names (relative to its "
+                               "folder) and labels.")
+    try: table = pd.read_csv(csv)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CommandLineError(f"Can't read {str(csv)!r} (--csv) as a CSV file: {one_line(e)}.") from None
+    if table.shape[1] < 2:
+        raise CommandLineError(f"{str(csv)!r} (--csv) has {table.shape[1]} column: it needs image names, then labels "
+                               "(a header line, then lines like `cats/1.jpg,cat`).")
+    df = pd.DataFrame({'fname': table.iloc[:, 0], 'label': table.iloc[:, 1],
+                       'is_valid': table['is_valid'].astype(bool) if 'is_valid' in table.columns else False})
+    no_name, no_label = df.fname.isna(), df.label.isna() & df.fname.notna()
+    skipped = {f'line {i + 2}': 'no file name' for i in df.index[no_name]}
+    skipped |= {str(df.fname[i]): 'no label' for i in df.index[no_label]}
+    return csv.parent, df[~(no_name | no_label)].astype({'fname': str}), skipped
+
+def readable_images(root:Path, df:pd.DataFrame, skipped:dict, check:bool=True) -> pd.DataFrame:
+    "The rows of `df` whose images can be read (see `check_images`); the images skipped, with why, are listed on stderr"
+    paths = [root/name for name in df.fname]
+    problems = check_images(paths) if check else {}
+    n_images = len(df) + len(skipped)
+    skipped = {**skipped, **{name: problems[p] for name, p in zip(df.fname, paths) if p in problems}}
+    if skipped and int(os.environ.get('RANK', 0)) == 0:  # under torchrun, rank 0 speaks for all
+        listed = _listed([f'{name} ({why})' for name, why in skipped.items()])
+        print(f"Skipped {len(skipped):,} of {n_images:,} images: {listed}", file=sys.stderr)
+    return df[[p not in problems for p in paths]].reset_index(drop=True)
+
+def check_classes(df:pd.DataFrame, source:str):
+    "Raise unless the table `df` (from `source`, a flag and its value) holds images of two classes or more"
+    if df.empty: raise CommandLineError(f"None of the images of {source} can be read (the list is above).")
+    if len(labels := sorted(map(str, df.label.unique()))) < 2:
+        raise CommandLineError(f"Only one class ({labels[0]!r}) in the images of {source}: a classifier needs two or "
+                               "more.")
+
 # %% ../../nbs/17_vision_cli.ipynb #62797d79
 def default_batch_tfms(img_cls:type) -> list:
     "Light rotation and zoom for grayscale images such as digits (no flips: a mirrored 7 is no 7, nor lighting); none for photos"
     return aug_transforms(do_flip=False, max_rotate=10, max_zoom=1.1, max_warp=0, max_lighting=0) if img_cls is PILImageBW else []
 
-def train_dataloaders(path=None, csv=None, size:int|None=None, bs:int=64, valid_pct:float=0.2, seed:int=42, **kwargs) -> DataLoaders:
-    "The `ImageDataLoaders` `fastnb_train` trains on: class folders in `path`, a CSV file `csv`, or mnist_5k; `default_batch_tfms` unless `batch_tfms` is given"
-    if path is not None and csv is not None: raise ValueError("Pass either --path (a folder of class folders) or --csv (a file of names and labels), not both.")
+def train_dataloaders(path=None, csv=None, size:int|None=None, bs:int=64, valid_pct:float=0.2, seed:int=42,
+                      **kwargs) -> DataLoaders:
+    "`fastnb_train`'s `ImageDataLoaders`: the readable images of class folders in `path`, of a CSV `csv`, or mnist_5k"
+    if path is not None and csv is not None:
+        raise CommandLineError("Pass either --path (a folder of class folders) or --csv (a file of names and labels), "
+                               "not both.")
     default = path is None and csv is None
-    item_tfms = Resize(size if size is not None else 128, method='squish') if (size is not None or not default) else None
-    kw = dict(item_tfms=item_tfms, bs=bs, **kwargs)
-    def with_tfms(img_cls): return {'img_cls': img_cls, 'batch_tfms': default_batch_tfms(img_cls), **kw}  # a batch_tfms given wins
-    if csv is not None:
-        csv = Path(csv)
-        return ImageDataLoaders.from_csv(csv.parent, csv_fname=csv.name, valid_pct=valid_pct, seed=seed, **with_tfms(image_class(get_image_files(csv.parent))))
     if default:
         from fastnb.datasets import get_dataset
         path = get_dataset('mnist_5k')
-    path = Path(path)
-    if not path.is_dir(): raise FileNotFoundError(f"No folder {str(path)!r}: --path must be a folder with one subfolder of images per class.")
-    has_split = (path/'train').is_dir() and (path/'valid').is_dir()
-    return ImageDataLoaders.from_folder(path, valid_pct=None if has_split else valid_pct, seed=seed, **with_tfms(image_class(get_image_files(path))))
+    root, df, skipped = csv_images(csv) if csv is not None else folder_images(path)
+    readable = readable_images(root, df, skipped, check=not default)  # the built-in digits were checked when built
+    check_classes(readable, f"--csv {csv}" if csv is not None else f"--path {path}")
+    img_cls = image_class(root/name for name in readable.fname)
+    item_tfms = Resize(size if size is not None else 128, method='squish') if (size is not None or not default) else None
+    tfms = dict(item_tfms=item_tfms, batch_tfms=default_batch_tfms(img_cls)) | kwargs  # a batch_tfms given wins
+    split = dict(valid_col='is_valid') if readable.is_valid.any() else dict(valid_pct=valid_pct, seed=seed)
+    if csv is None and not skipped and len(readable) == len(df):  # the whole folder: files as items, faster than rows
+        return ImageDataLoaders.from_folder(root, valid_pct=split.get('valid_pct'), seed=seed, bs=bs, img_cls=img_cls,
+                                            **tfms)
+    return ImageDataLoaders.from_df(readable, root, fn_col='fname', label_col='label', bs=bs, img_cls=img_cls, **split,
+                                    **tfms)
 
 # %% ../../nbs/17_vision_cli.ipynb #098607d3
 def _pick_pretrained(pretrained, default_data:bool, arch:str):
@@ -130,6 +207,54 @@ def train(path=None, csv=None, arch:str='resnet18', epochs:int|None=None, size:i
     if out is not None: learn.export(Path(out).resolve())
     return learn
 
+# %% ../../nbs/17_vision_cli.ipynb #opts0code
+import math, functools
+from contextlib import contextmanager
+
+MAX_SIZE = math.isqrt(Image.MAX_IMAGE_PIXELS)  # the side of the largest square image PIL opens (a bigger one: a bomb?)
+
+def check_options(epochs=None, size=None, bs=64, lr=None, seed=42, threads=None, nproc=1, out='model.fnb'):
+    "Raise a `CommandLineError` naming the first `fastnb_train` option out of range, and the values it takes"
+    rules = {'--epochs': (epochs, lambda v: v >= 1, "a number of epochs, 1 or more"),
+             '--size': (size, lambda v: 1 <= v <= MAX_SIZE, f"a size in pixels from 1 to {MAX_SIZE:,}"),
+             '--bs': (bs, lambda v: v >= 1, "a batch size of 1 or more"),
+             '--lr': (lr, lambda v: 0 < v < math.inf, "a learning rate above 0, such as 1e-3"),
+             '--seed': (seed, lambda v: 0 <= v < 2**32, f"a seed from 0 to {2**32 - 1:,}"),
+             '--threads': (threads, lambda v: v >= 1, "1 thread or more"),
+             '--nproc': (nproc, lambda v: v >= 1, "1 process or more")}
+    for flag, (value, ok, allowed) in rules.items():
+        if value is not None and not ok(value):
+            raise CommandLineError(f"{flag} {value} is out of range: give {allowed}.")
+    if Path(out).is_dir():
+        raise CommandLineError(f"--out {out} is a folder: give the model file's name, such as {Path(out)/'model.fnb'}.")
+
+PRETRAINED_WORDS = {'yes': True, 'true': True, 'no': False, 'false': False}
+
+def parse_pretrained(value:str|None):
+    "`--pretrained` as `train` takes it: None (the default choice), True, False, or a checkpoint file, which must exist"
+    if value is None: return None
+    if value.lower() in PRETRAINED_WORDS: return PRETRAINED_WORDS[value.lower()]
+    if not Path(value).is_file():
+        raise CommandLineError(f"--pretrained {value}: give yes (or true), no (or false), or the path of a checkpoint "
+                               f"file; there is no file {value!r}.")
+    return value
+
+def _cli_words(model:str) -> dict:
+    "The library's Python advice, and what it is on the command line"
+    return {"`learn.export()`": f"`fastnb_train ... --out {model}`",
+            "Export the learner again": f"Export it again (`fastnb_train ... --out {model}`)",
+            "pretrained=False": "--pretrained false",
+            "pretrained='path/to/checkpoint.pth'": "--pretrained path/to/checkpoint.pth",
+            "pretrained='path/to/weights.pth'": "--pretrained path/to/weights.pth"}
+
+@contextmanager
+def in_cli_terms(model:str='model.fnb'):
+    "Re-raise fastnb's errors with their Python advice said in flags and commands (`model`: the model file in question)"
+    try: yield
+    except FastnbError as e:
+        e.args = (functools.reduce(lambda message, words: message.replace(*words), _cli_words(model).items(), str(e)),)
+        raise
+
 # %% ../../nbs/17_vision_cli.ipynb #663eb37d
 @call_parse
 @cli_errors
@@ -147,10 +272,12 @@ def fastnb_train(path:Param("Folder of images, one subfolder per class (default:
                  no_cache:Param("Decode images at every epoch instead of once", store_true)=False,
                  nproc:Param("Train in this many processes (data-parallel under torchrun: one per GPU), each with batches of --bs", int)=1):
     "Train an image classifier, print the results table and the error rate, and export the model"
+    check_options(epochs, size, bs, lr, seed, threads, nproc, out)  # before anything starts, torchrun included
+    pre = parse_pretrained(pretrained)
     if nproc > 1 and 'WORLD_SIZE' not in os.environ: sys.exit(relaunch(nproc))
-    pre = {'yes': True, 'no': False, None: None}.get(pretrained, pretrained)
     start = time.perf_counter()
-    learn = train(path, csv, arch, epochs, size, bs, lr, pre, out, seed, threads, cache=not no_cache)
+    with in_cli_terms(out):
+        learn = train(path, csv, arch, epochs, size, bs, lr, pre, out, seed, threads, cache=not no_cache)
     if int(os.environ.get('RANK', 0)) > 0: return  # under torchrun, rank 0 reports
     err = learn.recorder.metric_values[0]
     print(f"error_rate: {err:.4f} ({len(learn.dls.valid_ds)} validation images, {time.perf_counter() - start:.1f} s)")
@@ -160,6 +287,7 @@ def fastnb_train(path:Param("Folder of images, one subfolder per class (default:
 def predict_files(model, images) -> list[tuple[str, str, float]]:
     "(image, label, probability) for each image file, with the exported model `model`"
     learn = load_learner(model)
+    if not images: return []
     missing = [str(f) for f in images if not Path(f).is_file()]
     if missing: raise FileNotFoundError(f"No image file {missing[0]!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else '') + '.')
     learn.silent = True
@@ -171,5 +299,13 @@ def predict_files(model, images) -> list[tuple[str, str, float]]:
 @cli_errors
 def fastnb_predict(model:Param("Exported model file (from fastnb_train or learn.export)", str),
                    images:Param("Image files", str, nargs='+')):
-    "Print the predicted label and its probability for each image"
-    for f, label, p in predict_files(model, images): print(f"{f}\t{label}\t{p:.4f}")
+    "Print the predicted label and its probability for each image; list those that can't be read (exit status 1)"
+    if not Path(model).is_file():
+        raise CommandLineError(f"No model file {model!r}: make one with `fastnb_train ... --out {model}`.")
+    problems = check_images(images)
+    with in_cli_terms(model):
+        for f, label, p in predict_files(model, [f for f in images if f not in problems]):
+            print(f"{f}\t{label}\t{p:.4f}")
+    if problems:
+        raise CommandLineError(f"No prediction for {len(problems):,} of {len(images):,} files, which aren't readable "
+                               f"images: {_listed([f'{f} ({why})' for f, why in problems.items()])}.")

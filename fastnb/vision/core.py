@@ -20,8 +20,9 @@ from ..data.block import TransformBlock, get_files
 # %% auto #0
 __all__ = ['image_extensions', 'USER_AGENT', 'DDG_URL', 'to_rgb', 'PILBase', 'PILImage', 'PILImageBW', 'PILMask', 'image2tensor',
            'mask2tensor', 'image2float', 'tensor2image', 'ToTensor', 'IntToFloatTensor', 'OpenImage', 'AddMaskCodes',
-           'ImageBlock', 'MaskBlock', 'get_image_files', 'verify_image', 'verify_images', 'resize_image',
-           'resize_images', 'SkippedURL', 'download_image', 'download_images', 'search_images_ddg']
+           'ImageBlock', 'MaskBlock', 'get_image_files', 'image_problem', 'check_images', 'verify_image',
+           'verify_images', 'resize_image', 'resize_images', 'SkippedURL', 'download_image', 'download_images',
+           'search_images_ddg']
 
 # %% ../../nbs/10_vision_core.ipynb #0490fc31
 def _open_image(src) -> Image.Image:
@@ -241,16 +242,34 @@ def get_image_files(path, recurse:bool=True, folders=None) -> L:
 # %% ../../nbs/10_vision_core.ipynb #a8585727
 def _n_workers(n_workers:int|None) -> int: return min(8, os.cpu_count() or 1) if n_workers is None else n_workers
 
+def _one_line(e:Exception, n:int=100) -> str: return ' '.join(str(e).split())[:n]
+
+def image_problem(fn) -> str|None:
+    "Why the file `fn` can't be used as an image, in a few words; None when it opens and fully decodes"
+    fn = Path(fn)
+    if not fn.is_file(): return 'a folder, not a file' if fn.is_dir() else 'no such file'
+    try:
+        with Image.open(fn) as im:
+            im.draft(im.mode, (64, 64))  # a JPEG decodes at up to 1/8 scale, still reading every byte: a cut file fails
+            im.load()
+    except Image.UnidentifiedImageError: return 'not an image file'
+    except Image.DecompressionBombError as e: return f"too many pixels ({_one_line(e)})"
+    except (OSError, SyntaxError, ValueError) as e: return f"damaged ({_one_line(e)})"
+    return None
+
+def check_images(fns, n_workers:int|None=None) -> dict:
+    "`{file: why}` for the files of `fns` that aren't readable images (see `image_problem`), checked in `n_workers` threads"
+    fns = L(fns)
+    whys = parallel(image_problem, fns, n_workers=_n_workers(n_workers), threadpool=True)
+    return {fn: why for fn, why in zip(fns, whys) if why is not None}
+
 def verify_image(fn) -> bool:
     "Whether the file `fn` opens and fully decodes as an image"
-    try: _open_image(fn); return True
-    except (ValueError, FileNotFoundError): return False
+    return image_problem(fn) is None
 
 def verify_images(fns, n_workers:int|None=None) -> L:
     "The files in `fns` that are not readable images, as an `L` (checked in `n_workers` threads)"
-    fns = L(fns)
-    ok = parallel(verify_image, fns, n_workers=_n_workers(n_workers), threadpool=True)
-    return fns[[not o for o in ok]]
+    return L(list(check_images(fns, n_workers)))
 
 # %% ../../nbs/10_vision_core.ipynb #90821af1
 def resize_image(file, dest, src=None, max_size:int|None=None, resume:bool=False) -> Path:
