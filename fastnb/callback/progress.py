@@ -4,7 +4,7 @@
 
 # %% ../../nbs/09_callback_progress.ipynb #1a4c33a7
 from __future__ import annotations
-import csv, os, time
+import csv, os, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
@@ -21,18 +21,19 @@ __all__ = ['PROGRESS_ENV_VAR', 'PROGRESS_MODES', 'progress_mode', 'results_html'
 
 # %% ../../nbs/09_callback_progress.ipynb #2a6903e1
 PROGRESS_ENV_VAR = 'FASTNB_PROGRESS'
-PROGRESS_MODES = ('live', 'final', 'console')
+PROGRESS_MODES = ('live', 'final', 'console', 'lines')
 
 def progress_mode() -> str:
-    "How a fit shows progress: `$FASTNB_PROGRESS`, else 'live' in Jupyter, 'final' in other IPython shells (execnb), else 'console'"
+    "How a fit shows progress: `$FASTNB_PROGRESS`, else 'live' (Jupyter), 'final' (execnb), 'console' (a terminal) or 'lines'"
     if mode := os.environ.get(PROGRESS_ENV_VAR):
         if mode not in PROGRESS_MODES: raise ValueError(f"${PROGRESS_ENV_VAR} is {mode!r}: set it to one of {', '.join(PROGRESS_MODES)}, or unset it.")
         return mode
     if IN_NOTEBOOK: return 'live'
     try: from IPython import get_ipython
-    except ImportError: return 'console'
-    shell = get_ipython()
-    return 'console' if shell is None or 'Terminal' in type(shell).__name__ else 'final'
+    except ImportError: shell = None
+    else: shell = get_ipython()
+    if shell is not None and 'Terminal' not in type(shell).__name__: return 'final'
+    return 'console' if sys.stdout.isatty() else 'lines'
 
 def results_html(table:list) -> str:
     "A results table (a header row, then one row per epoch) as HTML"
@@ -66,6 +67,7 @@ class ProgressCallback(Callback):
             self.mbar = master_bar(range(self.first_epoch, self.learn.n_epoch))
             self.mbar.on_iter_begin()
             if self.show_table: self.mbar.write(self.table[0], table=True)
+        elif self.mode == 'lines' and self.show_table: self._print_line(self.table[0])
 
     def before_epoch(self):
         if not self.active: return
@@ -96,7 +98,12 @@ class ProgressCallback(Callback):
         row = [_format_value(name, v) for name, v in zip(self.table[0], self.learn.recorder.log)]
         self.table.append(row)
         if self.mode == 'console' and self.show_table: self.mbar.write(row, table=True)
+        if self.mode == 'lines' and self.show_table: self._print_line(row)
         if self.mode == 'live': self._draw()
+
+    def _print_line(self, row:list):
+        "One plain line of the table, columns padded to their names' width, flushed at once (a log shows it as it happens)"
+        print('  '.join(str(v).ljust(max(len(name), 8)) for name, v in zip(self.table[0], row)).rstrip(), flush=True)
 
     def _draw(self, final:bool=False):
         "Redraw the one live output: the bars (unless `final`) and the table so far"
@@ -108,7 +115,7 @@ class ProgressCallback(Callback):
         if not self.active: return
         if self.mode == 'console': self.mbar.on_iter_end()
         elif self.mode == 'live': self._draw(final=True)
-        elif self.show_table and len(self.table) > 1: display(HTML(results_html(self.table)))  # a fit stopped in its first epoch shows none
+        elif self.mode == 'final' and self.show_table and len(self.table) > 1: display(HTML(results_html(self.table)))  # a fit stopped in its first epoch shows none
         self.active = False
 
 DEFAULT_CBS[:] = [cb for cb in DEFAULT_CBS if cb.__name__ != 'ProgressCallback'] + [ProgressCallback]  # once, even when defined again
