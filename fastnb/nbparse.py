@@ -38,7 +38,7 @@ def strip_directives(src:str) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/69_nbparse.ipynb #8091d7ed
-SKIP_FLAGS = ('gpu', 'slow', 'notest')
+SKIP_FLAGS = ('gpu', 'slow', 'notest', 'browser')
 
 def should_run(cell, skip_flags=SKIP_FLAGS) -> bool:
     "Whether a test run executes `cell`: a code cell with no skipped test flag and no `#| eval: false`"

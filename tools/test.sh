@@ -11,7 +11,8 @@
 #     no progress bar, nan or duplicated results table, no slide taller than its frame). The live path (JupyterLab + RISE
 #     in the same browser) is tested by nbs/70_slides.ipynb, one of the notebooks run above
 #  4. prints `notebooks: N passed, M failed` and exits non-zero if anything failed
-# Environment: FASTNB_TEST_FLAGS="gpu slow" also runs cells marked with those flags; FASTNB_TEST_PATH limits the notebooks
+# Environment: FASTNB_TEST_FLAGS="gpu slow" also runs cells marked with those flags; FASTNB_NO_BROWSER=1 skips everything that
+# needs Chromium (its install, the cells marked `#| browser`, the decks' browser check); FASTNB_TEST_PATH limits the notebooks
 # (the decks run only when it is unset or under nbs/lessons). A developer runs one deck with nbdev_test --path nbs/lessons/X.ipynb.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +32,8 @@ chromium_found() {
   return 1
 }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n "$@"; else return 1; fi; }
-if ! chromium_found; then
-  how="install Debian's chromium (sudo apt-get install --no-install-recommends chromium) or set FASTNB_CHROMIUM to a Chrome/Chromium executable"
+if [ -z "${FASTNB_NO_BROWSER:-}" ] && ! chromium_found; then
+  how="install Debian's chromium (sudo apt-get install --no-install-recommends chromium), set FASTNB_CHROMIUM to a Chrome/Chromium executable, or skip the browser checks with FASTNB_NO_BROWSER=1"
   if ! command -v apt-get >/dev/null || ! as_root true; then
     echo "The tests need Chromium, which is missing, and this user can't install it (no apt-get, or not root and no sudo -n): $how" >&2; exit 1
   fi
@@ -84,14 +85,15 @@ before=$(tree_hash clean); python -m fastnb.slides --clean >/dev/null || fail "c
 # 3. datasets, notebooks, docs
 need_mb "$run_tmp" 3000 "running the tests (datasets and temporary files)"
 if command -v fastnb_datasets >/dev/null 2>&1; then
-  echo "== preparing datasets"
+  echo "== preparing datasets (at ${SECONDS}s)"
   # a dataset that can't be built (its package not downloadable: no apt-get, no network) stops the run here, with what to install
   fastnb_datasets || { echo "fastnb_datasets could not prepare the datasets the tests use (see above for what to install)" >&2; exit 1; }
 fi
 
-echo "== running notebooks"
+echo "== running notebooks (at ${SECONDS}s)"
 log=$(mktemp)
 flags=${FASTNB_TEST_FLAGS:-}
+[ -n "${FASTNB_NO_BROWSER:-}" ] || flags="browser $flags"  # cells that drive Chromium (marked #| browser)
 # two notebooks at a time, one thread each: both cores busy, no oversubscription. The lesson decks run once, below.
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers 2 --do_print --timing --flags "$flags" \
   --skip_folder_re '^([_.]|lessons$)' ${FASTNB_TEST_PATH:+--path "$FASTNB_TEST_PATH"} 2>&1 | tee "$log"
@@ -102,7 +104,7 @@ if [ "$test_rc" -ne 0 ] && [ "$n_failed" -eq 0 ]; then n_failed=1; fail "nbdev_t
 [ "$n_failed" -eq 0 ] || fail "$n_failed notebook(s) failed"
 rm -f "$log"
 
-echo "== building docs"
+echo "== building docs (at ${SECONDS}s)"
 python tools/docs.py site || fail "docs site"
 
 decks=()
@@ -112,12 +114,14 @@ case "${FASTNB_TEST_PATH:-}" in
   *) decks=(skip) ;;
 esac
 if [ "${decks[0]:-}" != skip ]; then
-  echo "== lesson decks: run, export to _docs/slides, check in headless Chromium"
+  echo "== lesson decks: run, export to _docs/slides, check in headless Chromium (at ${SECONDS}s)"
   # two decks at a time, one thread each, as for the notebooks
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python -m fastnb.slides --execute --check --n_workers 2 "${decks[@]}" || fail "lesson decks"
+  check=--check; [ -z "${FASTNB_NO_BROWSER:-}" ] || check=
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python -m fastnb.slides --execute $check --n_workers 2 "${decks[@]}" || fail "lesson decks"
 fi
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then printf 'failure: %s\n' "${failures[@]}"; fi
 echo "notebooks: $((n_run - n_failed)) passed, $n_failed failed"
+echo "total: ${SECONDS}s"
 [ ${#failures[@]} -eq 0 ]
