@@ -141,7 +141,7 @@ def decode_tokens(toks:list[str]) -> str:
         if t in (TK_REP, TK_WREP) and i + 2 < len(toks) and toks[i+1].isdigit():
             n, w = int(toks[i+1]), toks[i+2]
             words.append(w * n if t == TK_REP else ' '.join([w] * n)); i += 3; continue
-        if t in (TK_MAJ, TK_UP) and i + 1 < len(toks):
+        if t in (TK_MAJ, TK_UP) and i + 1 < len(toks) and toks[i+1] not in (TK_MAJ, TK_UP):  # (of 2, the 2nd counts)
             w = toks[i+1]
             words.append(w if w in _spec_set else w.upper() if t == TK_UP else w[:1].upper() + w[1:]); i += 2; continue
         if t not in (BOS, EOS, PAD, TK_MAJ, TK_UP): words.append(t)  # a case token with no word after it (a text cut short) is dropped
