@@ -41,10 +41,11 @@ class LMDataset(TorchDataset):
         self.docs, self.vocab, self.bs, self.bptt, self.tok = list(docs), L(vocab), bs, bptt, tok or Tokenizer()
         n_tokens = sum(len(d) for d in self.docs)
         self.row_len = n_tokens // bs
-        self.n_batches = max(self.row_len - 1, 0) // bptt
+        self.n_full, self.rest = divmod(max(self.row_len - 1, 0), bptt)  # full windows, then a shorter one: every token is read
+        self.n_batches = self.n_full + (self.rest > 0)
         if self.docs and self.n_batches == 0:
-            raise ValueError(f"The corpus has {n_tokens:,} tokens ({len(self.docs)} texts): too few for bs={bs} rows of bptt={bptt} tokens "
-                             f"(it needs at least bs*(bptt+1) = {bs*(bptt+1):,}). Use a smaller bs or bptt, or more text.")
+            raise ValueError(f"The corpus has {n_tokens:,} tokens ({len(self.docs)} texts): too few for bs={bs} rows (each needs 2 "
+                             f"tokens at least, an input and its target: bs*2 = {bs*2:,}). Use a smaller bs, or more text.")
         self.new_epoch(shuffle=False)
 
     def new_epoch(self, shuffle:bool=False):
@@ -52,11 +53,13 @@ class LMDataset(TorchDataset):
         if not self.docs: self.rows, self.starts, self.lens = torch.zeros(self.bs, 0, dtype=torch.long), [], []; return
         order = torch.randperm(len(self.docs)).tolist() if shuffle else range(len(self.docs))
         self.rows = torch.cat([self.docs[i] for i in order])[:self.bs*self.row_len].view(self.bs, self.row_len)
-        lens = np.full(self.n_batches, float(self.bptt))
-        if shuffle:
-            lens = np.where(np.random.rand(self.n_batches) < 0.95, lens, lens / 2) + np.random.normal(0, 5, self.n_batches)
-            lens = np.floor(np.maximum(lens, 5) * self.n_batches * self.bptt / np.maximum(lens, 5).sum())
-        self.lens = np.maximum(lens, 1).astype(int).tolist()
+        lens = np.full(self.n_full, self.bptt)
+        if shuffle and self.n_full:  # varied lengths, scaled to the same total (the rounding's deficit goes to the last)
+            drawn = np.where(np.random.rand(self.n_full) < 0.95, lens, lens / 2) + np.random.normal(0, 5, self.n_full)
+            drawn = np.floor(np.maximum(drawn, 5) * self.n_full * self.bptt / np.maximum(drawn, 5).sum())
+            lens = np.maximum(drawn, 1).astype(int)
+            lens[-1] += self.n_full * self.bptt - lens.sum()
+        self.lens = lens.tolist() + ([self.rest] if self.rest else [])
         self.starts = np.concatenate([[0], np.cumsum(self.lens)[:-1]]).astype(int).tolist()
 
     def __len__(self): return self.n_batches * self.bs
