@@ -4,6 +4,7 @@
 
 # %% ../../nbs/41_text_data.ipynb #bde2563f
 from __future__ import annotations
+import codecs
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch.utils.data import Dataset as TorchDataset
@@ -16,17 +17,29 @@ from ..losses import CrossEntropyLossFlat
 from .core import Tokenizer, tokenize_texts, make_vocab, Numericalize, PAD, BOS
 
 # %% auto #0
-__all__ = ['get_text_files', 'read_texts', 'LMDataset', 'TextClasDataset', 'numericalize_texts', 'TextDataLoader',
-           'TextDataLoaders', 'TextBlock']
+__all__ = ['get_text_files', 'read_text_file', 'read_texts', 'LMDataset', 'TextClasDataset', 'numericalize_texts',
+           'TextDataLoader', 'TextDataLoaders', 'TextBlock']
 
 # %% ../../nbs/41_text_data.ipynb #93187582
 def get_text_files(path, recurse:bool=True, folders=None) -> L:
     "The `.txt` files in `path` (in `folders` of it only, if given)"
     return get_files(path, extensions=['.txt'], recurse=recurse, folders=folders)
 
+_BOMS = [(codecs.BOM_UTF32_LE, 'utf-32'), (codecs.BOM_UTF32_BE, 'utf-32'), (codecs.BOM_UTF8, 'utf-8-sig'),
+         (codecs.BOM_UTF16_LE, 'utf-16'), (codecs.BOM_UTF16_BE, 'utf-16')]  # (UTF-32's LE mark starts with UTF-16's: first)
+
+def read_text_file(file) -> str:
+    "The text of `file`: UTF-8, or UTF-16/32 if a byte-order mark says so; a ValueError naming the file if it is neither"
+    data = Path(file).read_bytes()
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), 'utf-8')
+    try: return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{file} is not {encoding.upper()} text (byte {e.start:,} is {data[e.start:e.start+1]!r}): save it as "
+                         "UTF-8, or read it with its encoding yourself and pass the texts to `TextDataLoaders.from_df`.") from None
+
 def read_texts(files) -> list[str]:
-    "The contents of the text `files` (UTF-8)"
-    return [Path(f).read_text(encoding='utf-8') for f in files]
+    "The contents of the text `files` (see `read_text_file`)"
+    return [read_text_file(f) for f in files]
 
 def _check_column(df:pd.DataFrame, col, what:str):
     if col not in df.columns:
@@ -251,7 +264,7 @@ class TextDataLoaders(DataLoaders):
 # %% ../../nbs/41_text_data.ipynb #1b42f6c9
 def _get(getter, items, idxs) -> list:
     res = [item_at(items, i) if getter is None else getter(item_at(items, i)) for i in idxs]
-    return [Path(o).read_text(encoding='utf-8') if isinstance(o, Path) else o for o in res]
+    return [read_text_file(o) if isinstance(o, Path) else o for o in res]
 
 class TextBlock(TransformBlock):
     "The input is text: a `DataBlock` with it makes `TextDataLoaders` (`is_lm` for a language model; `tok`, `text_vocab`, `min_freq`, `max_vocab`, `bptt`)"
