@@ -91,10 +91,10 @@ class TextClasDataset(TorchDataset):
     "A classifier's batches: texts (token tensors) `docs` bucketed by length and padded, with their class indices `y` (or None)"
     n_inp, batch_indexed = 1, True
     def __init__(self, docs:list, y:torch.Tensor|None, vocab:list, classes:list, tok:Tokenizer|None=None, texts:list|None=None,
-                 sort:bool=True, pad_idx:int=1):
+                 sort:bool=True, pad_idx:int=1, max_len:int|None=1440):
         self.docs, self.y, self.vocab, self.classes, self.tok = list(docs), y, L(vocab), L(classes), tok or Tokenizer()
-        self.texts, self.sort, self.pad_idx = texts, sort, pad_idx
-        self.lengths = np.array([len(d) for d in self.docs], dtype=np.int64)
+        self.texts, self.sort, self.pad_idx, self.max_len = texts, sort, pad_idx, max_len  # (longer texts: their first max_len)
+        self.lengths = np.array([len(d) if max_len is None else min(len(d), max_len) for d in self.docs], dtype=np.int64)
         self.new_epoch(shuffle=False)
 
     def new_epoch(self, shuffle:bool=False, bs:int=64, chunk:int=50):
@@ -110,7 +110,7 @@ class TextClasDataset(TorchDataset):
     def __len__(self): return len(self.docs)
     def __getitem__(self, rows):
         idxs = self.order[rows]
-        x = torch.nn.utils.rnn.pad_sequence([self.docs[i] for i in idxs], batch_first=True, padding_value=self.pad_idx)
+        x = torch.nn.utils.rnn.pad_sequence([self.docs[i][:self.max_len] for i in idxs], batch_first=True, padding_value=self.pad_idx)
         return (x,) if self.y is None else (x, self.y[idxs])
 
     @property
@@ -135,7 +135,8 @@ class TextClasDataset(TorchDataset):
         texts = [o[0] for o in items] if with_labels else items
         y = torch.tensor([self.classes.index(o[1]) for o in items]) if with_labels else None
         docs = numericalize_texts(texts, self.tok, self.vocab, cache=False)
-        return TextClasDataset(docs, y, self.vocab, self.classes, self.tok, texts=texts, sort=False, pad_idx=self.pad_idx)
+        return TextClasDataset(docs, y, self.vocab, self.classes, self.tok, texts=texts, sort=False, pad_idx=self.pad_idx,
+                               max_len=self.max_len)
 
 # %% ../../nbs/41_text_data.ipynb #5c26e41a
 def numericalize_texts(texts, tok:Tokenizer, vocab:list, cache:bool=True) -> list[torch.Tensor]:
@@ -192,8 +193,10 @@ class TextDataLoaders(DataLoaders):
     @classmethod
     def from_texts(cls, train_texts:list, valid_texts:list, train_labels=None, valid_labels=None, is_lm:bool=False, tok:Tokenizer|None=None,
                    text_vocab:list|None=None, min_freq:int=3, max_vocab:int=60000, bs:int=64, val_bs:int|None=None, bptt:int=72,
-                   seq_len:int|None=None, path='.', device=None, num_workers:int=0, **kwargs) -> TextDataLoaders:
-        "Loaders from lists of texts (and labels, for a classifier): the vocab from the training texts unless `text_vocab` is given (`seq_len`: fastai's name for `bptt`)"
+                   seq_len:int|None=None, max_len:int|None=1440, path='.', device=None, num_workers:int=0,
+                   **kwargs) -> TextDataLoaders:
+        "Loaders from lists of texts (and labels, for a classifier): the vocab from the training texts unless `text_vocab` is given"
+    # (`seq_len`: fastai's name for `bptt`; a classifier's texts are cut at `max_len` tokens)
         tok, bptt = (tok or Tokenizer()).setup(train_texts), seq_len or bptt  # (a SentencePiece tokenizer learns its pieces here)
         train_toks, valid_toks = tokenize_texts(train_texts, tok), tokenize_texts(valid_texts, tok)
         vocab = L(text_vocab) if text_vocab is not None else make_vocab(train_toks, min_freq, max_vocab)
@@ -207,7 +210,8 @@ class TextDataLoaders(DataLoaders):
             o2i = {c: i for i, c in enumerate(classes)}
             unknown = sorted(set(valid_labels) - set(classes), key=str)
             if unknown: raise ValueError(f"Validation labels {unknown[:5]} are not in the training labels {list(classes)[:10]}: every class needs training texts.")
-            train_ds, valid_ds = (TextClasDataset(docs, torch.tensor([o2i[o] for o in labels]), vocab, classes, tok, texts=list(texts))
+            train_ds, valid_ds = (TextClasDataset(docs, torch.tensor([o2i[o] for o in labels]), vocab, classes, tok, texts=list(texts),
+                                              max_len=max_len)
                                   for docs, labels, texts in [(train_docs, train_labels, train_texts), (valid_docs, valid_labels, valid_texts)])
         return cls.from_dsets(train_ds, valid_ds, bs=bs, val_bs=val_bs, path=path, device=device, loss_func=CrossEntropyLossFlat(),
                               dl_type=TextDataLoader, num_workers=num_workers, **kwargs)
@@ -250,7 +254,8 @@ class TextDataLoaders(DataLoaders):
         "JSON describing what inference needs: tokenizer, vocab, classes (classifier), bs, bptt (language model), loss"
         ds = self.train_ds
         return self._spec_json('fastnb.TextDataLoaders', kwargs, is_lm=self.is_lm, tok=to_dict(ds.tok), vocab=list(ds.vocab),
-                               classes=None if self.is_lm else list(ds.classes), bptt=self.bptt)
+                               classes=None if self.is_lm else list(ds.classes), bptt=self.bptt,
+                               max_len=None if self.is_lm else ds.max_len)
 
     @classmethod
     def from_json(cls, text:str, device=None, path='.') -> TextDataLoaders:
@@ -258,7 +263,8 @@ class TextDataLoaders(DataLoaders):
         spec, loss = cls._read_spec(text, 'fastnb.TextDataLoaders')
         tok = from_dict(spec['tok'])
         if spec['is_lm']: dss = [LMDataset([], spec['vocab'], spec['bs'], spec['bptt'], tok) for _ in range(2)]
-        else: dss = [TextClasDataset([], torch.zeros(0, dtype=torch.long), spec['vocab'], spec['classes'], tok) for _ in range(2)]
+        else: dss = [TextClasDataset([], torch.zeros(0, dtype=torch.long), spec['vocab'], spec['classes'], tok,
+                                     max_len=spec.get('max_len', 1440)) for _ in range(2)]
         return cls.from_dsets(*dss, bs=spec['bs'], path=path, device=device, loss_func=loss, dl_type=TextDataLoader, num_workers=0)
 
 # %% ../../nbs/41_text_data.ipynb #1b42f6c9
