@@ -44,11 +44,14 @@ class RNNRegularizer(Callback):
     def _save(self, raw:torch.Tensor, dropped:torch.Tensor):
         if self.learn.training: self._outs = (raw, dropped)
     def before_fit(self):
-        head = getattr(self.learn.model, 'module', self.learn.model)[-1]  # (data-parallel keeps the model in `module`)
+        model = getattr(self.learn.model, 'module', self.learn.model)  # (data-parallel keeps the model in `module`)
+        if not isinstance(model, torch.nn.Sequential): return  # not an AWD-LSTM model: nothing to regularize
+        head = model[-1]
         if hasattr(head, 'output_dp'):  # a language model's decoder: the outputs before and after its dropout
             self._hook = head.output_dp.register_forward_hook(lambda m, inp, out: self._save(inp[0], out))
         else:  # a classifier's head, whose input is (outputs, mask)
-            self._hook = head.register_forward_pre_hook(lambda m, inp: self._save(inp[0][0], inp[0][0]))
+            self._hook = head.register_forward_pre_hook(lambda m, inp: self._save(inp[0][0], inp[0][0])
+                                                        if isinstance(inp[0], tuple) else None)
     def after_loss(self):
         if not self.learn.training or self._outs is None: return
         raw, dropped = self._outs
