@@ -131,7 +131,23 @@ class Recorder(Callback):
 
     def after_validate(self):
         self.valid_loss = _weighted_mean(self._batch_losses, self._batch_sizes)
-        self.metric_values = [m.value if self._batch_losses else float('nan') for m in self.learn.metrics]
+        if not self._batch_losses:
+            warnings.warn("No validation batches, so valid_loss and the metrics are nan: the validation set is empty, has no "
+                          "targets, or a callback cancelled its pass.")
+            self.metric_values = [float('nan')] * len(self.learn.metrics); return
+        if not math.isfinite(self.valid_loss):
+            warnings.warn(f"Epoch {self.learn.epoch}: valid_loss is {self.valid_loss}: the model's predictions or the loss overflowed "
+                          "(training diverged? try a lower learning rate).")
+        self.metric_values = [self._metric_value(m) for m in self.learn.metrics]
+
+    def _metric_value(self, m) -> float:
+        "`m.value`, or nan with a warning saying why it can't be computed"
+        try: value, why = m.value, None
+        except ValueError as e: value, why = float('nan'), str(e)  # e.g. R2Score of equal targets
+        if math.isfinite(value): return value
+        why = why or m.nan_reason or "it came out so on this validation set"
+        warnings.warn(f"Epoch {self.learn.epoch}: {m.name} is {value}: {why}")
+        return value
 
     def after_epoch(self):
         self.iters.append(len(self.losses))

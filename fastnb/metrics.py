@@ -21,6 +21,10 @@ class Metric:
     def value(self) -> float: raise NotImplementedError
     @property
     def name(self) -> str: return getattr(self, '_name', None) or type(self).__name__.lower()
+    @property
+    def nan_reason(self) -> str|None:
+        "Why `value` is nan, in words (None if it isn't, or if this metric can't tell)"
+        return None
 
     def __call__(self, preds:torch.Tensor, targs:torch.Tensor) -> float:
         "The value of this metric on `preds` and `targs` alone (a fresh copy accumulates them)"
@@ -41,12 +45,26 @@ class AvgMetric(Metric):
         self.func, self._name, self.finalize = func, name or _func_name(func), finalize
         self.reset()
 
-    def reset(self): self.total, self.count = 0., 0
+    def reset(self): self.total, self.count, self.n_batches, self.n_nan, self.n_nan_preds = 0., 0, 0, 0, 0
 
     def accumulate(self, preds, targs):
         n = len(targs)
-        self.total = self.total + self.func(preds.detach(), targs.detach()).detach() * n
-        self.count += n
+        if n == 0: return  # an empty batch adds nothing (its mean would be nan)
+        value = self.func(preds.detach(), targs.detach()).detach()
+        self.total = self.total + value * n
+        self.count, self.n_batches = self.count + n, self.n_batches + 1
+        self.n_nan = self.n_nan + (~torch.isfinite(value)).any()  # counted on the device: no wait for the GPU per batch
+        if isinstance(preds, torch.Tensor) and preds.is_floating_point():
+            self.n_nan_preds = self.n_nan_preds + (~torch.isfinite(preds.detach())).any()
+
+    @property
+    def nan_reason(self) -> str|None:
+        "Why `value` is nan or infinite: predictions that were (the model diverged), or `func` giving nan on finite ones"
+        n_nan, n_nan_preds = int(self.n_nan), int(self.n_nan_preds)
+        if not n_nan: return None
+        if n_nan_preds: return (f"the model's predictions held nan or inf in {n_nan_preds} of {self.n_batches} batches: training "
+                                "diverged (try a lower learning rate, or gradient clipping)")
+        return f"{self.name} gave nan or inf on {n_nan} of {self.n_batches} batches of finite predictions (e.g. a division by zero)"
 
     @property
     def value(self) -> float:

@@ -141,7 +141,7 @@ def decode_tokens(toks:list[str]) -> str:
         if t in (TK_REP, TK_WREP) and i + 2 < len(toks) and toks[i+1].isdigit():
             n, w = int(toks[i+1]), toks[i+2]
             words.append(w * n if t == TK_REP else ' '.join([w] * n)); i += 3; continue
-        if t in (TK_MAJ, TK_UP) and i + 1 < len(toks):
+        if t in (TK_MAJ, TK_UP) and i + 1 < len(toks) and toks[i+1] not in (TK_MAJ, TK_UP):  # (of 2, the 2nd counts)
             w = toks[i+1]
             words.append(w if w in _spec_set else w.upper() if t == TK_UP else w[:1].upper() + w[1:]); i += 2; continue
         if t not in (BOS, EOS, PAD, TK_MAJ, TK_UP): words.append(t)  # a case token with no word after it (a text cut short) is dropped
@@ -240,7 +240,14 @@ def load_vocab(file:str|Path) -> L:
     "The vocab saved by `save_vocab` in `file`"
     file = Path(file)
     if not file.exists(): raise FileNotFoundError(f"No vocab file at {file}: write one with `save_vocab(dls.vocab, file)`.")
-    return L(check_versioned(json.loads(file.read_text(encoding='utf-8')), 'fastnb.vocab', 1, str(file))['tokens'])
+    try: spec = json.loads(file.read_text(encoding='utf-8'))
+    except (ValueError, RecursionError) as e:  # (RecursionError: JSON nested thousands deep)
+        why = 'nested too deeply' if isinstance(e, RecursionError) else f'not JSON: {e}'
+        raise ValueError(f"{file} is not a vocab written by `save_vocab` ({why}).") from None
+    tokens = check_versioned(spec, 'fastnb.vocab', 1, str(file)).get('tokens')
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        raise ValueError(f"{file}: the vocab's 'tokens' must be a list of strings, not {short_repr(tokens, 60)}.")
+    return L(tokens)
 
 # %% ../../nbs/40_text_core.ipynb #sp0exp
 def _train_sentencepiece(lines, vocab_sz:int, model_type:str, symbols:list) -> str:
@@ -259,6 +266,18 @@ def _train_sentencepiece(lines, vocab_sz:int, model_type:str, symbols:list) -> s
                          "vocab_sz (more than the number of different characters and special tokens), or train on more text.") from None
     return base64.b64encode(f.getvalue()).decode('ascii')
 
+def _load_sentencepiece(model):
+    "The SentencePiece processor of `model` (base64 text); a ValueError saying what is wrong with it if it can't be read"
+    if not isinstance(model, str): raise ValueError(f"its SentencePiece model is a {type(model).__name__}, not base64 text")
+    try: proto = base64.b64decode(model, validate=True)
+    except ValueError: raise ValueError(f"its SentencePiece model ({short_repr(model, 40)}) is not base64 text") from None
+    if not proto: raise ValueError("its SentencePiece model is empty")
+    import sentencepiece as spm
+    try: return spm.SentencePieceProcessor(model_proto=proto)
+    except RuntimeError:  # sentencepiece's own message is an internal one ("INTERNAL: ... ParseFromArray")
+        raise ValueError(f"its SentencePiece model ({len(proto):,} bytes) can't be read: cut short, or not a SentencePiece "
+                         "model") from None
+
 @register
 class SentencePieceTokenizer(Tokenizer):
     "Subword pieces: `Tokenizer`'s rules, then a SentencePiece model trained on the training texts (`setup`); special tokens stay whole"
@@ -266,6 +285,10 @@ class SentencePieceTokenizer(Tokenizer):
                  add_bos:bool=True, add_eos:bool=False, model:str|None=None):
         super().__init__(pre_rules, post_rules, add_bos, add_eos)
         self.vocab_sz, self.model_type, self.model, self._sp = vocab_sz, model_type, model, None
+        if model is not None:  # checked now, not at the first text (e.g. the model of an export, damaged or crafted)
+            try: self._sp = _load_sentencepiece(model)
+            except ValueError as e: raise ValueError(f"This SentencePieceTokenizer can't be used: {e}. Train one again with "
+                                                     "`SentencePieceTokenizer(...).setup(texts)`.") from None
 
     def words(self, t:str) -> str:
         "`t`'s word tokens joined by spaces: what the SentencePiece model reads"
@@ -287,9 +310,7 @@ class SentencePieceTokenizer(Tokenizer):
         "The SentencePiece model, loaded once per process"
         if self.model is None: raise ValueError("This SentencePieceTokenizer has no model yet: call `tok.setup(train_texts)` first (TextDataLoaders "
                                                 "and TextBlock do it with the training texts), or pass the tokenizer of trained loaders (`dls.tok`).")
-        if self._sp is None:
-            import sentencepiece as spm
-            self._sp = spm.SentencePieceProcessor(model_proto=base64.b64decode(self.model))
+        if self._sp is None: self._sp = _load_sentencepiece(self.model)
         return self._sp
     def __getstate__(self): return {**self.__dict__, '_sp': None}  # worker processes load the model themselves
 

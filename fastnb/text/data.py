@@ -4,6 +4,7 @@
 
 # %% ../../nbs/41_text_data.ipynb #bde2563f
 from __future__ import annotations
+import codecs
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch.utils.data import Dataset as TorchDataset
@@ -16,17 +17,29 @@ from ..losses import CrossEntropyLossFlat
 from .core import Tokenizer, tokenize_texts, make_vocab, Numericalize, PAD, BOS
 
 # %% auto #0
-__all__ = ['get_text_files', 'read_texts', 'LMDataset', 'TextClasDataset', 'numericalize_texts', 'TextDataLoader',
-           'TextDataLoaders', 'TextBlock']
+__all__ = ['get_text_files', 'read_text_file', 'read_texts', 'LMDataset', 'TextClasDataset', 'numericalize_texts',
+           'TextDataLoader', 'TextDataLoaders', 'TextBlock']
 
 # %% ../../nbs/41_text_data.ipynb #93187582
 def get_text_files(path, recurse:bool=True, folders=None) -> L:
     "The `.txt` files in `path` (in `folders` of it only, if given)"
     return get_files(path, extensions=['.txt'], recurse=recurse, folders=folders)
 
+_BOMS = [(codecs.BOM_UTF32_LE, 'utf-32'), (codecs.BOM_UTF32_BE, 'utf-32'), (codecs.BOM_UTF8, 'utf-8-sig'),
+         (codecs.BOM_UTF16_LE, 'utf-16'), (codecs.BOM_UTF16_BE, 'utf-16')]  # (UTF-32's LE mark starts with UTF-16's: first)
+
+def read_text_file(file) -> str:
+    "The text of `file`: UTF-8, or UTF-16/32 if a byte-order mark says so; a ValueError naming the file if it is neither"
+    data = Path(file).read_bytes()
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), 'utf-8')
+    try: return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{file} is not {encoding.upper()} text (byte {e.start:,} is {data[e.start:e.start+1]!r}): save it as "
+                         "UTF-8, or read it with its encoding yourself and pass the texts to `TextDataLoaders.from_df`.") from None
+
 def read_texts(files) -> list[str]:
-    "The contents of the text `files` (UTF-8)"
-    return [Path(f).read_text(encoding='utf-8') for f in files]
+    "The contents of the text `files` (see `read_text_file`)"
+    return [read_text_file(f) for f in files]
 
 def _check_column(df:pd.DataFrame, col, what:str):
     if col not in df.columns:
@@ -41,10 +54,11 @@ class LMDataset(TorchDataset):
         self.docs, self.vocab, self.bs, self.bptt, self.tok = list(docs), L(vocab), bs, bptt, tok or Tokenizer()
         n_tokens = sum(len(d) for d in self.docs)
         self.row_len = n_tokens // bs
-        self.n_batches = max(self.row_len - 1, 0) // bptt
+        self.n_full, self.rest = divmod(max(self.row_len - 1, 0), bptt)  # full windows, then a shorter one: every token is read
+        self.n_batches = self.n_full + (self.rest > 0)
         if self.docs and self.n_batches == 0:
-            raise ValueError(f"The corpus has {n_tokens:,} tokens ({len(self.docs)} texts): too few for bs={bs} rows of bptt={bptt} tokens "
-                             f"(it needs at least bs*(bptt+1) = {bs*(bptt+1):,}). Use a smaller bs or bptt, or more text.")
+            raise ValueError(f"The corpus has {n_tokens:,} tokens ({len(self.docs)} texts): too few for bs={bs} rows (each needs 2 "
+                             f"tokens at least, an input and its target: bs*2 = {bs*2:,}). Use a smaller bs, or more text.")
         self.new_epoch(shuffle=False)
 
     def new_epoch(self, shuffle:bool=False):
@@ -52,11 +66,13 @@ class LMDataset(TorchDataset):
         if not self.docs: self.rows, self.starts, self.lens = torch.zeros(self.bs, 0, dtype=torch.long), [], []; return
         order = torch.randperm(len(self.docs)).tolist() if shuffle else range(len(self.docs))
         self.rows = torch.cat([self.docs[i] for i in order])[:self.bs*self.row_len].view(self.bs, self.row_len)
-        lens = np.full(self.n_batches, float(self.bptt))
-        if shuffle:
-            lens = np.where(np.random.rand(self.n_batches) < 0.95, lens, lens / 2) + np.random.normal(0, 5, self.n_batches)
-            lens = np.floor(np.maximum(lens, 5) * self.n_batches * self.bptt / np.maximum(lens, 5).sum())
-        self.lens = np.maximum(lens, 1).astype(int).tolist()
+        lens = np.full(self.n_full, self.bptt)
+        if shuffle and self.n_full:  # varied lengths, scaled to the same total (the rounding's deficit goes to the last)
+            drawn = np.where(np.random.rand(self.n_full) < 0.95, lens, lens / 2) + np.random.normal(0, 5, self.n_full)
+            drawn = np.floor(np.maximum(drawn, 5) * self.n_full * self.bptt / np.maximum(drawn, 5).sum())
+            lens = np.maximum(drawn, 1).astype(int)
+            lens[-1] += self.n_full * self.bptt - lens.sum()
+        self.lens = lens.tolist() + ([self.rest] if self.rest else [])
         self.starts = np.concatenate([[0], np.cumsum(self.lens)[:-1]]).astype(int).tolist()
 
     def __len__(self): return self.n_batches * self.bs
@@ -75,10 +91,10 @@ class TextClasDataset(TorchDataset):
     "A classifier's batches: texts (token tensors) `docs` bucketed by length and padded, with their class indices `y` (or None)"
     n_inp, batch_indexed = 1, True
     def __init__(self, docs:list, y:torch.Tensor|None, vocab:list, classes:list, tok:Tokenizer|None=None, texts:list|None=None,
-                 sort:bool=True, pad_idx:int=1):
+                 sort:bool=True, pad_idx:int=1, max_len:int|None=1440):
         self.docs, self.y, self.vocab, self.classes, self.tok = list(docs), y, L(vocab), L(classes), tok or Tokenizer()
-        self.texts, self.sort, self.pad_idx = texts, sort, pad_idx
-        self.lengths = np.array([len(d) for d in self.docs], dtype=np.int64)
+        self.texts, self.sort, self.pad_idx, self.max_len = texts, sort, pad_idx, max_len  # (longer texts: their first max_len)
+        self.lengths = np.array([len(d) if max_len is None else min(len(d), max_len) for d in self.docs], dtype=np.int64)
         self.new_epoch(shuffle=False)
 
     def new_epoch(self, shuffle:bool=False, bs:int=64, chunk:int=50):
@@ -94,7 +110,7 @@ class TextClasDataset(TorchDataset):
     def __len__(self): return len(self.docs)
     def __getitem__(self, rows):
         idxs = self.order[rows]
-        x = torch.nn.utils.rnn.pad_sequence([self.docs[i] for i in idxs], batch_first=True, padding_value=self.pad_idx)
+        x = torch.nn.utils.rnn.pad_sequence([self.docs[i][:self.max_len] for i in idxs], batch_first=True, padding_value=self.pad_idx)
         return (x,) if self.y is None else (x, self.y[idxs])
 
     @property
@@ -119,7 +135,8 @@ class TextClasDataset(TorchDataset):
         texts = [o[0] for o in items] if with_labels else items
         y = torch.tensor([self.classes.index(o[1]) for o in items]) if with_labels else None
         docs = numericalize_texts(texts, self.tok, self.vocab, cache=False)
-        return TextClasDataset(docs, y, self.vocab, self.classes, self.tok, texts=texts, sort=False, pad_idx=self.pad_idx)
+        return TextClasDataset(docs, y, self.vocab, self.classes, self.tok, texts=texts, sort=False, pad_idx=self.pad_idx,
+                               max_len=self.max_len)
 
 # %% ../../nbs/41_text_data.ipynb #5c26e41a
 def numericalize_texts(texts, tok:Tokenizer, vocab:list, cache:bool=True) -> list[torch.Tensor]:
@@ -176,8 +193,10 @@ class TextDataLoaders(DataLoaders):
     @classmethod
     def from_texts(cls, train_texts:list, valid_texts:list, train_labels=None, valid_labels=None, is_lm:bool=False, tok:Tokenizer|None=None,
                    text_vocab:list|None=None, min_freq:int=3, max_vocab:int=60000, bs:int=64, val_bs:int|None=None, bptt:int=72,
-                   seq_len:int|None=None, path='.', device=None, num_workers:int=0, **kwargs) -> TextDataLoaders:
-        "Loaders from lists of texts (and labels, for a classifier): the vocab from the training texts unless `text_vocab` is given (`seq_len`: fastai's name for `bptt`)"
+                   seq_len:int|None=None, max_len:int|None=1440, path='.', device=None, num_workers:int=0,
+                   **kwargs) -> TextDataLoaders:
+        "Loaders from lists of texts (and labels, for a classifier): the vocab from the training texts unless `text_vocab` is given"
+    # (`seq_len`: fastai's name for `bptt`; a classifier's texts are cut at `max_len` tokens)
         tok, bptt = (tok or Tokenizer()).setup(train_texts), seq_len or bptt  # (a SentencePiece tokenizer learns its pieces here)
         train_toks, valid_toks = tokenize_texts(train_texts, tok), tokenize_texts(valid_texts, tok)
         vocab = L(text_vocab) if text_vocab is not None else make_vocab(train_toks, min_freq, max_vocab)
@@ -191,7 +210,8 @@ class TextDataLoaders(DataLoaders):
             o2i = {c: i for i, c in enumerate(classes)}
             unknown = sorted(set(valid_labels) - set(classes), key=str)
             if unknown: raise ValueError(f"Validation labels {unknown[:5]} are not in the training labels {list(classes)[:10]}: every class needs training texts.")
-            train_ds, valid_ds = (TextClasDataset(docs, torch.tensor([o2i[o] for o in labels]), vocab, classes, tok, texts=list(texts))
+            train_ds, valid_ds = (TextClasDataset(docs, torch.tensor([o2i[o] for o in labels]), vocab, classes, tok, texts=list(texts),
+                                              max_len=max_len)
                                   for docs, labels, texts in [(train_docs, train_labels, train_texts), (valid_docs, valid_labels, valid_texts)])
         return cls.from_dsets(train_ds, valid_ds, bs=bs, val_bs=val_bs, path=path, device=device, loss_func=CrossEntropyLossFlat(),
                               dl_type=TextDataLoader, num_workers=num_workers, **kwargs)
@@ -234,7 +254,8 @@ class TextDataLoaders(DataLoaders):
         "JSON describing what inference needs: tokenizer, vocab, classes (classifier), bs, bptt (language model), loss"
         ds = self.train_ds
         return self._spec_json('fastnb.TextDataLoaders', kwargs, is_lm=self.is_lm, tok=to_dict(ds.tok), vocab=list(ds.vocab),
-                               classes=None if self.is_lm else list(ds.classes), bptt=self.bptt)
+                               classes=None if self.is_lm else list(ds.classes), bptt=self.bptt,
+                               max_len=None if self.is_lm else ds.max_len)
 
     @classmethod
     def from_json(cls, text:str, device=None, path='.') -> TextDataLoaders:
@@ -242,13 +263,14 @@ class TextDataLoaders(DataLoaders):
         spec, loss = cls._read_spec(text, 'fastnb.TextDataLoaders')
         tok = from_dict(spec['tok'])
         if spec['is_lm']: dss = [LMDataset([], spec['vocab'], spec['bs'], spec['bptt'], tok) for _ in range(2)]
-        else: dss = [TextClasDataset([], torch.zeros(0, dtype=torch.long), spec['vocab'], spec['classes'], tok) for _ in range(2)]
+        else: dss = [TextClasDataset([], torch.zeros(0, dtype=torch.long), spec['vocab'], spec['classes'], tok,
+                                     max_len=spec.get('max_len', 1440)) for _ in range(2)]
         return cls.from_dsets(*dss, bs=spec['bs'], path=path, device=device, loss_func=loss, dl_type=TextDataLoader, num_workers=0)
 
 # %% ../../nbs/41_text_data.ipynb #1b42f6c9
 def _get(getter, items, idxs) -> list:
     res = [item_at(items, i) if getter is None else getter(item_at(items, i)) for i in idxs]
-    return [Path(o).read_text(encoding='utf-8') if isinstance(o, Path) else o for o in res]
+    return [read_text_file(o) if isinstance(o, Path) else o for o in res]
 
 class TextBlock(TransformBlock):
     "The input is text: a `DataBlock` with it makes `TextDataLoaders` (`is_lm` for a language model; `tok`, `text_vocab`, `min_freq`, `max_vocab`, `bptt`)"

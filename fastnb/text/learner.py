@@ -18,7 +18,7 @@ from .models import (AWD_LSTM, get_language_model, get_text_classifier, awd_lstm
                                 awd_lstm_lm_config)
 
 # %% auto #0
-__all__ = ['Perplexity', 'ModelResetter', 'TextLearner', 'match_embeds', 'LMLearner', 'language_model_learner',
+__all__ = ['Perplexity', 'ModelResetter', 'RNNRegularizer', 'TextLearner', 'match_embeds', 'LMLearner', 'language_model_learner',
            'TextClassifierLearner', 'text_classifier_learner']
 
 # %% ../../nbs/43_text_learner.ipynb #acf9e01e
@@ -35,6 +35,33 @@ class ModelResetter(Callback):
     def _reset(self):
         if hasattr(self.learn.model, 'reset'): self.learn.model.reset()
     before_train = before_validate = after_fit = _reset
+
+class RNNRegularizer(Callback):
+    "Add `alpha` × the mean square of the last outputs (AR) and `beta` × that of their steps (TAR) to the training loss"
+    order = 5
+    def __init__(self, alpha:float=2., beta:float=1.):
+        self.alpha, self.beta, self._hook, self._outs = alpha, beta, None, None
+    def _save(self, raw:torch.Tensor, dropped:torch.Tensor):
+        if self.learn.training: self._outs = (raw, dropped)
+    def before_fit(self):
+        model = getattr(self.learn.model, 'module', self.learn.model)  # (data-parallel keeps the model in `module`)
+        if not isinstance(model, torch.nn.Sequential): return  # not an AWD-LSTM model: nothing to regularize
+        head = model[-1]
+        if hasattr(head, 'output_dp'):  # a language model's decoder: the outputs before and after its dropout
+            self._hook = head.output_dp.register_forward_hook(lambda m, inp, out: self._save(inp[0], out))
+        else:  # a classifier's head, whose input is (outputs, mask)
+            self._hook = head.register_forward_pre_hook(lambda m, inp: self._save(inp[0][0], inp[0][0])
+                                                        if isinstance(inp[0], tuple) else None)
+    def after_loss(self):
+        if not self.learn.training or self._outs is None: return
+        raw, dropped = self._outs
+        self._outs = None
+        penalty = self.alpha * dropped.float().pow(2).mean() if self.alpha else 0.
+        if self.beta and raw.shape[1] > 1: penalty = penalty + self.beta * raw.float().diff(dim=1).pow(2).mean()
+        self.learn.loss_grad = self.learn.loss_grad + penalty
+    def after_fit(self):
+        if self._hook is not None: self._hook.remove()
+        self._hook, self._outs = None, None
 
 # %% ../../nbs/43_text_learner.ipynb #af42916f
 _ENCODER_KEY = 'fastnb.encoder'
@@ -53,10 +80,11 @@ def _check_vocab(saved:list, ours:list, file):
 
 @register  # so `load_learner` gives back a TextLearner
 class TextLearner(Learner):
-    "A `Learner` for text models: the hidden state reset between passes, ULMFiT's momentums, `save_encoder`/`load_encoder`"
-    def __init__(self, dls, model, moms:tuple=(0.8, 0.7, 0.8), **kwargs):
+    "A `Learner` for text models: hidden state reset between passes, AR/TAR, ULMFiT's moms, `save_encoder`/`load_encoder`"
+    def __init__(self, dls, model, alpha:float=2., beta:float=1., moms:tuple=(0.8, 0.7, 0.8), **kwargs):
         super().__init__(dls, model, moms=moms, **kwargs)
         self.add_cb(ModelResetter())
+        if alpha or beta: self.add_cb(RNNRegularizer(alpha, beta))
 
     def _encoder_file(self, file) -> Path:
         return Path(file) if Path(file).is_absolute() else self.path/self.model_dir/f'{file}.safetensors'

@@ -11,9 +11,9 @@ from ..serialize import register_model
 
 # %% auto #0
 __all__ = ['awd_lstm_lm_config', 'awd_lstm_clas_config', 'dropout_mask', 'RNNDropout', 'EmbeddingDropout', 'WeightDropout',
-           'AWD_LSTM', 'LinearDecoder', 'SequentialRNN', 'SentenceEncoder', 'masked_concat_pool',
-           'PoolingLinearClassifier', 'get_language_model', 'get_text_classifier', 'awd_lstm_lm_split',
-           'awd_lstm_clas_split']
+           'embedding_init_range', 'AWD_LSTM', 'LinearDecoder', 'SequentialRNN', 'SentenceEncoder',
+           'masked_concat_pool', 'PoolingLinearClassifier', 'get_language_model', 'get_text_classifier',
+           'awd_lstm_lm_split', 'awd_lstm_clas_split']
 
 # %% ../../nbs/42_text_models.ipynb #c3e7c8fb
 def dropout_mask(x:torch.Tensor, shape:tuple, p:float) -> torch.Tensor:
@@ -48,13 +48,20 @@ class WeightDropout(nn.Module):
             return torch.func.functional_call(self.module, dropped, args)
 
 # %% ../../nbs/42_text_models.ipynb #add4efb0
+def embedding_init_range(emb_sz:int) -> float:
+    "`AWD_LSTM.init_range` (0.1) for ULMFiT's 400-wide embeddings; for others, wider or narrower so that rows are as long"
+    return AWD_LSTM.init_range * (400 / emb_sz) ** 0.5
+
 class AWD_LSTM(nn.Module):
     "The AWD-LSTM encoder: `(bs, seq_len)` tokens to `(bs, seq_len, emb_sz)` outputs, hidden state kept between calls"
+    init_range = 0.1  # 400-wide embeddings start uniform in ±init_range (not N(0, 1)): the tied decoder's scores start small
     def __init__(self, vocab_sz:int, emb_sz:int=400, n_hid:int=1152, n_layers:int=3, pad_token:int=1, hidden_p:float=0.2,
                  input_p:float=0.6, embed_p:float=0.1, weight_p:float=0.5):
         super().__init__()
         self.emb_sz, self.n_hid, self.n_layers, self.pad_token = emb_sz, n_hid, n_layers, pad_token
-        self.encoder = nn.Embedding(vocab_sz, emb_sz, padding_idx=pad_token)  # N(0, 1) init: with ±0.1, small models stay at unigram frequencies for hundreds of steps
+        self.encoder = nn.Embedding(vocab_sz, emb_sz, padding_idx=pad_token)
+        r = embedding_init_range(emb_sz)
+        nn.init.uniform_(self.encoder.weight, -r, r)
         self.encoder_dp = EmbeddingDropout(self.encoder, embed_p)
         sizes = [emb_sz] + [n_hid] * (n_layers - 1) + [emb_sz]
         self.rnns = nn.ModuleList([WeightDropout(nn.LSTM(sizes[l], sizes[l+1], batch_first=True), weight_p) for l in range(n_layers)])
@@ -82,6 +89,7 @@ class LinearDecoder(nn.Module):
     def __init__(self, n_out:int, n_hid:int, output_p:float=0.1, tie_encoder:nn.Embedding|None=None, bias:bool=True):
         super().__init__()
         self.decoder, self.output_dp = nn.Linear(n_hid, n_out, bias=bias), RNNDropout(output_p)
+        nn.init.uniform_(self.decoder.weight, -embedding_init_range(n_hid), embedding_init_range(n_hid))
         if bias: nn.init.zeros_(self.decoder.bias)
         if tie_encoder is not None: self.decoder.weight = tie_encoder.weight
     def forward(self, x:torch.Tensor) -> torch.Tensor: return self.decoder(self.output_dp(x))
