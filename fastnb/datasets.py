@@ -19,13 +19,13 @@ from .errors import FastnbError, cli_errors
 from .data.external import fastnb_path, file_lock, remove_stale_temps, replace_folder
 
 # %% auto #0
-__all__ = ['DATASETS', 'MARKER', 'MANIFEST', 'FASHION_CLASSES', 'STAMP_CATEGORIES', 'STAMPS_SEG_CODES', 'WEATHER_COLS',
+__all__ = ['DATASETS', 'MARKER', 'MANIFEST', 'FASHION_CLASSES', 'STAMP_CATEGORIES', 'STAMPS_SEG_CODES', 'WEATHER_COLS', 'PHOTOS',
            'SourceNotFoundError', 'Source', 'SourceFiles', 'source_cache', 'find_source', 'DatasetBuildError',
            'DatasetInfo', 'register_dataset', 'dataset_names', 'read_marker', 'get_dataset', 'verify_dataset',
            'save_images', 'write_image_folders', 'split_by_class', 'random_split', 'build_mnist_5k', 'read_idx',
            'build_fashion_mnist', 'composite_on_white', 'build_stamps', 'build_stamps_seg', 'build_movielens_100k',
-           'build_csv_table', 'build_flights', 'build_rotten_tomatoes', 'build_news', 'prepare_datasets',
-           'verify_datasets', 'fastnb_datasets']
+           'build_csv_table', 'build_flights', 'build_rotten_tomatoes', 'build_news', 'build_photos',
+           'prepare_datasets', 'verify_datasets', 'fastnb_datasets']
 
 # %% ../nbs/04_datasets.ipynb #f36de9fa
 class SourceNotFoundError(FastnbError, FileNotFoundError):
@@ -560,6 +560,18 @@ def build_news(files:SourceFiles, dest:Path) -> dict:
         title = row.title if isinstance(row.title, str) else ''
         (dest/('valid' if valid else 'train')/f'{row.article_id:04d}.txt').write_text(f'{title}\n\n{row.text.strip()}\n', encoding='utf-8')
     return dict(train=len(list((dest/'train').glob('*.txt'))), valid=len(list((dest/'valid').glob('*.txt'))))
+
+# %% ../nbs/04_datasets.ipynb #ph0to5a2
+PHOTOS = {'chelsea.png': 'cat', 'coffee.png': 'coffee', 'astronaut.png': 'astronaut', 'rocket.jpg': 'rocket',
+          'motorcycle_left.png': 'motorcycle'}
+
+@register_dataset('photos', Source('scikit-image', '0.26.0', 'pip', 'skimage/data', needs=tuple(PHOTOS)),
+                  expected=dict(files=len(PHOTOS)), description='5 photos and labels.csv: fname,label')
+def build_photos(files:SourceFiles, dest:Path) -> dict:
+    "Copy scikit-image's colour sample photos (`PHOTOS`) with `labels.csv` (`fname,label`)"
+    for fname, raw in zip(PHOTOS, files.read(*PHOTOS)): (dest/fname).write_bytes(raw)
+    pd.DataFrame({'fname': list(PHOTOS), 'label': list(PHOTOS.values())}).to_csv(dest/'labels.csv', index=False)
+    return dict(files=len(PHOTOS))
 
 # %% ../nbs/04_datasets.ipynb #49bc432c
 def prepare_datasets(names:list|None=None, data:str|Path|None=None, force:bool=False, verbose:bool=True) -> dict:
