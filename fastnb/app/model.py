@@ -16,27 +16,23 @@ from PIL import Image
 from ..vision.core import PILImage
 from ..vision.augment import Resize
 from ..vision.data import ImageDataLoaders
-from ..vision.learner import vision_learner, create_body, pretrained_file, PretrainedWeightsError, _norm_stats
+from ..vision.learner import vision_learner, create_body, norm_stats
+from ..vision.models import arch_stats, pretrained_available
 from ..vision.widgets import item_file
 from .project import Project, ProjectError, check_label, inside, relative_inside, image_from, atomic_write
 from .project import _now
 
 # %% auto #0
-__all__ = ['TRAIN_ARCH', 'DOUBTFUL', 'has_pretrained_weights', 'body_or_pixel_features', 'map_features', 'pca_2d', 'grid_cells',
-           'current_layout', 'layout', 'AppProgress', 'check_trainable', 'class_folders', 'wrong_or_doubtful',
-           'guessing_error', 'heatmap_png', 'interpret', 'ProjectModel']
+__all__ = ['TRAIN_ARCH', 'DOUBTFUL', 'body_or_pixel_features', 'map_features', 'pca_2d', 'grid_cells', 'current_layout', 'layout',
+           'AppProgress', 'check_trainable', 'class_folders', 'wrong_or_doubtful', 'guessing_error', 'heatmap_png',
+           'interpret', 'ProjectModel']
 
 # %% ../../nbs/76_app_model.ipynb #e8e5a9e6
-TRAIN_ARCH = 'resnet18'  # the architecture Train trains: the one place to change it
+TRAIN_ARCH = 'efficientnet_lite0'  # the architecture Train trains (ImageNet weights installed with fastnb): the one place to change it
 
-def has_pretrained_weights(arch) -> bool:
-    "Whether the pretrained weights of `arch` are on this machine (nothing is downloaded)"
-    try: return pretrained_file(arch)[1].is_file()
-    except PretrainedWeightsError: return False
-
-def _small_images(files, size:int, bs:int=64):
-    "Batches of the images `files` squished to `size` pixels, normalised (JPEGs decoded at a reduced size: fast)"
-    mean, std = (torch.tensor(s)[:, None, None] for s in _norm_stats(3))
+def _small_images(files, size:int, bs:int=64, stats:tuple=arch_stats(TRAIN_ARCH)):
+    "Batches of the images `files` squished to `size` pixels, normalised by `stats` (JPEGs decoded at a reduced size: fast)"
+    mean, std = (torch.tensor(s)[:, None, None] for s in norm_stats(stats, 3))
     for i in range(0, len(files), bs):
         ims = []
         for f in files[i:i + bs]:
@@ -59,7 +55,7 @@ def _pooled(body, batches, n:int, progress=None) -> torch.Tensor:
 def body_or_pixel_features(p:Project, progress=None) -> tuple[torch.Tensor, str]:
     "(features, what they are in words) of `p`'s images: a pretrained body's, else the trained model's, else pixels"
     files, n = [p.path/f for f in p.files], len(p.files)
-    if has_pretrained_weights(TRAIN_ARCH):
+    if pretrained_available(TRAIN_ARCH):
         body = create_body(TRAIN_ARCH, pretrained=True)
         return _pooled(body, _small_images(files, 128), n, progress), f"features of a pretrained {TRAIN_ARCH}"
     if p.model_file.is_file():
@@ -105,7 +101,9 @@ def grid_cells(xy:torch.Tensor,  # points in [0, 1]², a row each
 
 # %% ../../nbs/76_app_model.ipynb #e6b53f07
 def _layout_key(p:Project) -> list:
-    return [p.files, p.model_file.stat().st_mtime_ns if p.model_file.is_file() else None]
+    "What the map depends on: the images, and the trained model when there is no pretrained body to draw it from"
+    uses_model = not pretrained_available(TRAIN_ARCH) and p.model_file.is_file()
+    return [p.files, p.model_file.stat().st_mtime_ns if uses_model else None]
 
 def current_layout(p:Project) -> dict|None:
     "The saved map of `p` if it is still the map of its images and model (and well-formed), else None"
@@ -281,7 +279,7 @@ class ProjectModel:
         view, links = class_folders(self.project, labels)
         dls = ImageDataLoaders.from_folder(view, valid_pct=0.2, seed=seed, item_tfms=Resize(size, method='squish'),
                                            bs=bs, num_workers=0)
-        pretrained = has_pretrained_weights(arch)
+        pretrained = pretrained_available(arch)
         learn = vision_learner(dls, arch, pretrained=pretrained, metrics=error_rate)
         learn.silent = True
         self.run['total'] = (epochs + pretrained) * (len(dls.train) + len(dls.valid))

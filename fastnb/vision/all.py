@@ -30,6 +30,7 @@ from .unet import *  # segmentation: SegmentationDataLoaders, unet_learner, Dice
 from .core import *
 from .augment import *
 from .data import *
+from .models import *  # create_model, arch_stats, imagenet_top_k: pretrained models and their weights
 from .learner import *
 from ..interpret import *  # Interpretation, ClassificationInterpretation, CAM / Grad-CAM heatmaps, doc
 from .widgets import *  # ImageClassifierCleaner, ImagePredictor

@@ -21,12 +21,13 @@ from .core import get_image_files, PILImage, PILImageBW
 from .augment import Resize, aug_transforms
 from .data import ImageDataLoaders
 from .learner import vision_learner, PretrainedWeightsError
+from .models import check_arch, lite_name, is_torchvision_arch, pretrained_available, pretrained_state
 
 # %% auto #0
-__all__ = ['GRAY_MODES', 'MAX_SIZE', 'PRETRAINED_WORDS', 'image_class', 'CommandLineError', 'folder_images', 'csv_images',
-           'readable_images', 'check_classes', 'default_batch_tfms', 'train_dataloaders', 'idle_cores', 'idle_threads',
-           'relaunch', 'distrib_ctx_if_launched', 'train', 'check_options', 'parse_pretrained', 'in_cli_terms',
-           'fastnb_train', 'predict_files', 'fastnb_predict']
+__all__ = ['GRAY_MODES', 'SCRATCH_ARCH', 'PRETRAINED_ARCH', 'MAX_SIZE', 'PRETRAINED_WORDS', 'image_class', 'CommandLineError',
+           'folder_images', 'csv_images', 'readable_images', 'check_classes', 'default_batch_tfms', 'train_dataloaders',
+           'idle_cores', 'idle_threads', 'relaunch', 'distrib_ctx_if_launched', 'train', 'check_options',
+           'parse_pretrained', 'in_cli_terms', 'fastnb_train', 'predict_files', 'fastnb_predict']
 
 # %% ../../nbs/17_vision_cli.ipynb #eb07bd08
 GRAY_MODES = {'1', 'L', 'LA', 'I', 'I;16', 'F'}
@@ -140,16 +141,19 @@ def train_dataloaders(path=None, csv=None, size:int|None=None, bs:int=64, valid_
                                     **tfms)
 
 # %% ../../nbs/17_vision_cli.ipynb #098607d3
+SCRATCH_ARCH, PRETRAINED_ARCH = 'resnet18', 'efficientnet_lite0'  # the digits from scratch; photos fine-tuned
+
 def _pick_pretrained(pretrained, default_data:bool, arch:str):
+    "`pretrained` as given, else False for the digits, else whether `arch`'s weights are here (or download)"
     if pretrained is not None: return pretrained
     if default_data: return False
+    if lite_name(arch) or pretrained_available(arch): return True  # lite: a missing package is an error naming its pip command
     try:
-        from fastnb.vision.learner import pretrained_state
-        pretrained_state(arch)
-        return True
-    except PretrainedWeightsError as e:
-        print(f"No pretrained weights for {arch}; training from scratch. ({e})", file=sys.stderr)
-        return False
+        if is_torchvision_arch(arch): return pretrained_state(arch) is not None  # downloads them where there is internet
+    except PretrainedWeightsError: pass
+    print(f"No pretrained weights for {arch} on this machine (--arch {PRETRAINED_ARCH} has them): training from scratch.",
+          file=sys.stderr)
+    return False
 
 def _our_cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else list(range(os.cpu_count() or 1))
@@ -191,13 +195,16 @@ def distrib_ctx_if_launched(learn:Learner):
     import fastnb.distributed  # adds `Learner.distrib_ctx`; a later chapter, imported only under torchrun
     return learn.distrib_ctx()
 
-def train(path=None, csv=None, arch:str='resnet18', epochs:int|None=None, size:int|None=None, bs:int=64, lr:float|None=None,
+def train(path=None, csv=None, arch:str|None=None, epochs:int|None=None, size:int|None=None, bs:int=64, lr:float|None=None,
           pretrained=None, out='model.fnb', seed:int=42, threads:int|None=None, cache:bool=True, silent:bool=False) -> Learner:
     "Train `arch` on class folders in `path` (or `csv`, or mnist_5k), export it to `out` (None: don't); returns the learner"
+    if arch is not None: check_arch(arch)  # a wrong name is the first thing said
     torch.set_num_threads(threads or max(1, idle_threads() // int(os.environ.get('LOCAL_WORLD_SIZE', 1))))  # shared by torchrun's processes
     set_seed(seed)
     dls = train_dataloaders(path, csv, size=size, bs=bs, seed=seed, num_workers=0 if cache else None, cache=None if cache else False)
-    pretrained = _pick_pretrained(pretrained, path is None and csv is None, arch)
+    default_data = path is None and csv is None
+    pretrained = _pick_pretrained(pretrained, default_data, arch or PRETRAINED_ARCH)
+    arch = arch or (PRETRAINED_ARCH if pretrained else SCRATCH_ARCH)
     n_in = 1 if isinstance(dls.train_ds[0][0], PILImageBW) else 3
     learn = vision_learner(dls, arch, pretrained=pretrained, metrics=error_rate, n_in=n_in)
     learn.silent = silent
@@ -260,7 +267,8 @@ def in_cli_terms(model:str='model.fnb'):
 @cli_errors
 def fastnb_train(path:Param("Folder of images, one subfolder per class (default: the mnist_5k digits)", str)=None,
                  csv:Param("CSV file of image names (relative to its folder) and labels, instead of --path", str)=None,
-                 arch:Param("torchvision architecture", str)='resnet18',
+                 arch:Param("Model: efficientnet_lite0/1/2 (ImageNet weights included), or a torchvision or timm name "
+                            "(default: efficientnet_lite0 for photos, resnet18 from scratch for the digits)", str)=None,
                  epochs:Param("Number of epochs (default: 5 from scratch, 3 fine-tuning)", int)=None,
                  size:Param("Image size in pixels (default: 128 for photos, 28 for the digits)", int)=None,
                  bs:Param("Batch size", int)=64,

@@ -4,13 +4,11 @@
 
 # %% ../../nbs/13_vision_learner.ipynb #0716ef18
 from __future__ import annotations
-import math, socket, urllib.error, urllib.parse
+import copy, math
 from pathlib import Path
 import torch
 from torch import nn
-import torchvision.models as tvm
 from PIL import Image
-from safetensors.torch import load_file as load_safetensors
 from ..data.transforms import Pipeline
 from ..optimizer import body_head_splitter
 from ..serialize import register_model
@@ -18,75 +16,29 @@ from ..errors import FastnbError
 from ..learner import Learner
 from ..callback.hook import num_features_model
 from .augment import Normalize, imagenet_stats
+from .models import (PretrainedWeightsError, arch_name, check_arch, create_model, lite_name, read_checkpoint,
+                                  arch_stats, pretrained_file, pretrained_state)
 
 # %% auto #0
-__all__ = ['arch_name', 'PretrainedWeightsError', 'pretrained_file', 'pretrained_state', 'read_checkpoint', 'cut_model',
-           'adapt_first_conv', 'create_body', 'AdaptiveConcatPool2d', 'create_head', 'add_normalize', 'vision_model',
-           'vision_learner']
-
-# %% ../../nbs/13_vision_learner.ipynb #37ffb100
-def arch_name(arch) -> str:
-    "The torchvision name of `arch` (a model function like `resnet18`, or its name)"
-    return arch if isinstance(arch, str) else getattr(arch, '__name__', type(arch).__name__)
-
-def _arch_fn(arch):
-    "The torchvision model function for `arch` (a function, or the name of one in `torchvision.models`)"
-    if not isinstance(arch, str):
-        if not callable(arch): raise TypeError(f"arch must be a torchvision model function (e.g. resnet18) or its name, got {arch!r}.")
-        return arch
-    fn = getattr(tvm, arch, None)
-    if not callable(fn) or arch not in tvm.list_models():
-        close = [m for m in tvm.list_models() if m.startswith(arch[:4])][:8]
-        raise ValueError(f"No torchvision model named {arch!r}. Similar names: {close or tvm.list_models()[:8]}.")
-    return fn
-
-# %% ../../nbs/13_vision_learner.ipynb #19c1e0d1
-class PretrainedWeightsError(FastnbError, FileNotFoundError):
-    "Pretrained weights that can't be found or read"
-
-def pretrained_file(arch) -> tuple[str, Path]:
-    "The URL of torchvision's default pretrained weights for `arch` and the checkpoint file they are cached in"
-    name = arch_name(arch)
-    try: weights = tvm.get_model_weights(name).DEFAULT
-    except (ValueError, KeyError): raise PretrainedWeightsError(f"torchvision has no pretrained weights for {name!r}: pass pretrained=False "
-                                                                f"or a checkpoint file (pretrained='path/to/weights.pth').") from None
-    return weights.url, Path(torch.hub.get_dir())/'checkpoints'/Path(urllib.parse.urlparse(weights.url).path).name
-
-def pretrained_state(arch) -> dict:
-    "The state dict of torchvision's pretrained weights for `arch`: from the checkpoint folder, else downloaded there"
-    url, file = pretrained_file(arch)
-    if file.is_file(): return read_checkpoint(file)
-    try:
-        socket.getaddrinfo(urllib.parse.urlparse(url).hostname, 443)  # offline: fail here, quietly, before torch says "Downloading"
-        return torch.hub.load_state_dict_from_url(url, model_dir=str(file.parent), map_location='cpu', progress=True, weights_only=True)
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
-        raise PretrainedWeightsError(
-            f"No pretrained weights for {arch_name(arch)}: {file} doesn't exist and downloading {url} failed ({e}). Either put that "
-            f"file at {file} (download it where there is internet), pass pretrained='path/to/checkpoint.pth' (a state dict of the "
-            f"body or of a whole torchvision model), or pass pretrained=False to train from scratch.") from None
-
-def read_checkpoint(file) -> dict:
-    "A state dict from `file`: `.safetensors`, or a torch file of a state dict (or of `Learner.save`'s `{'model': ...}`)"
-    file = Path(file)
-    if not file.is_file(): raise PretrainedWeightsError(f"No checkpoint file at {str(file)!r}: check the path, or pass pretrained=False.")
-    try: state = load_safetensors(str(file)) if file.suffix == '.safetensors' else torch.load(file, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise PretrainedWeightsError(f"{str(file)!r} can't be read as weights ({type(e).__name__}: {str(e)[:200]}). Is it a complete "
-                                     f"state dict saved with torch.save or safetensors?") from None
-    if isinstance(state, dict) and isinstance(state.get('model'), dict): state = state['model']
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise PretrainedWeightsError(f"{str(file)!r} doesn't hold a state dict (names -> tensors).")
-    return state
+__all__ = ['efficientnet_body', 'cut_model', 'adapt_first_conv', 'create_body', 'AdaptiveConcatPool2d', 'create_head',
+           'norm_stats', 'add_normalize', 'vision_model', 'vision_learner']
 
 # %% ../../nbs/13_vision_learner.ipynb #0b1ded23
 _POOL_TYPES = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.AvgPool2d, nn.MaxPool2d)
 
+def _is_pool(m:nn.Module) -> bool: return isinstance(m, _POOL_TYPES) or type(m).__name__ == 'SelectAdaptivePool2d'  # timm's
+
+def efficientnet_body(model:nn.Module) -> nn.Sequential:
+    "The body of a timm EfficientNet: stem, each stage of `blocks`, then the 1x1 head convolution (with their norms)"
+    return nn.Sequential(nn.Sequential(model.conv_stem, model.bn1), *model.blocks, nn.Sequential(model.conv_head, model.bn2))
+
 def cut_model(model:nn.Module, cut=None) -> nn.Sequential:
     "The body of `model`: its children before the last pooling layer (or before child `cut`, or `cut(model)`)"
     if callable(cut): return cut(model)
+    if cut is None and all(hasattr(model, a) for a in ('conv_stem', 'blocks', 'conv_head')): return efficientnet_body(model)
     children = list(model.children())
     if cut is None:
-        pools = [i for i, m in enumerate(children) if isinstance(m, _POOL_TYPES)]
+        pools = [i for i, m in enumerate(children) if _is_pool(m)]
         if pools and pools[-1] > 0: cut = pools[-1]
         elif len(children) > 1 and any(isinstance(m, nn.Linear) for m in children[-1].modules()): cut = -1  # pooling is done in forward
         else: raise ValueError(f"Can't find where to cut {type(model).__name__} (no pooling layer among its children): pass `cut=` "
@@ -105,13 +57,11 @@ def adapt_first_conv(model:nn.Module, n_in:int) -> nn.Module:
     "`model` with its first convolution taking `n_in` channels: pretrained weights summed (n_in=1) or cycled and rescaled"
     parent, attr, conv = _first_conv(model)
     if conv.in_channels == n_in: return model
-    new = nn.Conv2d(n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups,
-                    conv.bias is not None, conv.padding_mode)
-    with torch.no_grad():
-        w = conv.weight
-        if n_in == 1: new.weight.copy_(w.sum(dim=1, keepdim=True))
-        else: new.weight.copy_(w.repeat(1, math.ceil(n_in / w.shape[1]), 1, 1)[:, :n_in] * w.shape[1] / n_in)
-        if conv.bias is not None: new.bias.copy_(conv.bias)
+    w = conv.weight.detach()
+    new = copy.deepcopy(conv)  # the same class: timm's Conv2dSame keeps its TensorFlow-style padding
+    new.in_channels = n_in
+    if n_in == 1: new.weight = nn.Parameter(w.sum(dim=1, keepdim=True))
+    else: new.weight = nn.Parameter(w.repeat(1, math.ceil(n_in / w.shape[1]), 1, 1)[:, :n_in] * w.shape[1] / n_in)
     setattr(parent, attr, new)
     return model
 
@@ -134,14 +84,10 @@ def _load_body(model:nn.Module, body:nn.Sequential, state:dict, source:str):
                                  f"parameters are named like {expected}, the file's like {got}). Was it saved from another architecture?")
 
 def create_body(arch, n_in:int=3, pretrained=True, cut=None) -> nn.Sequential:
-    "The body of torchvision model `arch` (cut before its pooling layer) taking `n_in` channels; `pretrained`: True, False or a file"
-    model = _arch_fn(arch)(weights=None)
-    state, source = None, None
-    if pretrained is True: state, source = pretrained_state(arch), str(pretrained_file(arch)[1])
-    elif pretrained: state, source = read_checkpoint(pretrained), str(pretrained)
-    if state is not None and _load_if_fits(model, state): state = None
+    "The body of model `arch` (cut before its pooling layer) taking `n_in` channels; `pretrained`: True, False or a file"
+    model = create_model(arch, pretrained=pretrained is True)
     body = cut_model(model, cut)
-    if state is not None: _load_body(model, body, state, source)
+    if pretrained is not True and pretrained: _load_body(model, body, read_checkpoint(pretrained), str(pretrained))
     return adapt_first_conv(body, n_in)
 
 # %% ../../nbs/13_vision_learner.ipynb #0ba13def
@@ -171,15 +117,16 @@ def create_head(nf:int, n_out:int, lin_ftrs:list|None=None, ps=0.5, concat_pool:
     return head
 
 # %% ../../nbs/13_vision_learner.ipynb #3fda319b
-def _norm_stats(n_in:int) -> tuple[list, list]:
-    mean, std = imagenet_stats
-    if n_in == 3: return mean, std
+def norm_stats(stats:tuple, n_in:int) -> tuple[list, list]:
+    "(mean, std) for `n_in` channels from per-channel RGB `stats`: as they are for 3, averaged over the channels otherwise"
+    mean, std = stats
+    if n_in == 3: return list(mean), list(std)
     return [sum(mean) / 3] * n_in, [sum(std) / 3] * n_in
 
-def add_normalize(dls, n_in:int=3):
-    "Add ImageNet normalization to the batch transforms of every loader of `dls`, unless a `Normalize` is there already"
+def add_normalize(dls, n_in:int=3, stats:tuple=imagenet_stats):
+    "Add normalization by `stats` (the pretrained model's) to every loader of `dls`, unless a `Normalize` is there already"
     if any(isinstance(t, Normalize) for t in dls.train.after_batch): return dls
-    norm = Normalize.from_stats(*_norm_stats(n_in))
+    norm = Normalize.from_stats(*norm_stats(stats, n_in))
     for dl in dls.loaders: dl.after_batch = Pipeline(list(dl.after_batch) + [norm])
     return dls
 
@@ -194,18 +141,19 @@ def _check_channels(dls, n_in:int):
 
 @register_model
 def vision_model(arch:str, n_out:int, n_in:int=3, concat_pool:bool=True, lin_ftrs:list|None=None, ps=0.5, cut=None) -> nn.Sequential:
-    "`nn.Sequential(body, head)` for torchvision `arch` (random weights): the model `vision_learner` trains and `load_learner` rebuilds"
+    "`nn.Sequential(body, head)` for model `arch` (random weights): the model `vision_learner` trains and `load_learner` rebuilds"
     body = create_body(arch, n_in=n_in, pretrained=False, cut=cut)
     return nn.Sequential(body, create_head(num_features_model(body, n_channels=_first_conv(body)[2].in_channels), n_out, lin_ftrs=lin_ftrs, ps=ps, concat_pool=concat_pool))
 
 def vision_learner(dls, arch, pretrained=True, n_out:int|None=None, loss_func=None, metrics=None, ps=0.5, concat_pool:bool=True,
                    lin_ftrs:list|None=None, normalize:bool=True, n_in:int=3, cut=None, splitter=None, **kwargs) -> Learner:
-    "A `Learner` with a torchvision `arch` body (pretrained: frozen) and a new head for `dls`; body and head are two param groups"
+    "A `Learner` with an `arch` body (pretrained: frozen) and a new head for `dls`; body and head are two param groups"
+    arch = check_arch(arch)
     _check_channels(dls, n_in)
     n_out = n_out if n_out is not None else dls.c
     model = vision_model(arch_name(arch), n_out, n_in=n_in, concat_pool=concat_pool, lin_ftrs=lin_ftrs, ps=ps, cut=cut)
     if pretrained: model[0].load_state_dict(create_body(arch, n_in=n_in, pretrained=pretrained, cut=cut).state_dict())
-    if normalize and pretrained: add_normalize(dls, n_in)
+    if normalize and pretrained: add_normalize(dls, n_in, arch_stats(arch))
     learn = Learner(dls, model, loss_func=loss_func, metrics=metrics, splitter=splitter or body_head_splitter, **kwargs)
     learn.arch = arch_name(arch)
     if pretrained: learn.freeze()

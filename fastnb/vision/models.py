@@ -188,7 +188,9 @@ def create_model(arch, pretrained:bool=True) -> nn.Module:
         if pretrained: model.load_state_dict(pretrained_state(arch))
         return model
     if isinstance(arch, str): return _timm_model(arch, pretrained)
-    return arch(weights=None)  # a model function of your own
+    if pretrained: raise PretrainedWeightsError(f"fastnb has no pretrained weights for {arch_name(arch)}, a model function of your own: "
+                                                f"pass pretrained='path/to/checkpoint.pth', or pass pretrained=False.")
+    return arch(weights=None)
 
 def pretrained_available(arch) -> bool:
     "Whether `create_model(arch)` can load pretrained weights without downloading anything"

@@ -25,12 +25,14 @@ from ..metrics import Metric
 from ..learner import Learner
 from ..callback.hook import hook_outputs, model_sizes
 from .learner import create_body, cut_model, add_normalize
+from .models import arch_stats, check_arch, lite_name, is_torchvision_arch
 from .augment import size_hw
 
 # %% auto #0
 __all__ = ['DiceMulti', 'MaskGetter', 'SegmentationDataLoaders', 'mask_colours', 'show_mask', 'show_segmentation', 'skip_idxs',
            'icnr_init', 'conv_layer', 'PixelShuffle_ICNR', 'SelfAttention', 'UnetBlock', 'ResBlock', 'DynamicUnet',
-           'pixel_accuracy', 'foreground_acc', 'Dice', 'JaccardCoeff', 'unet_model', 'unet_splitter', 'unet_learner']
+           'pixel_accuracy', 'foreground_acc', 'Dice', 'JaccardCoeff', 'unet_encoder', 'unet_model', 'unet_splitter',
+           'unet_learner']
 
 # %% ../../nbs/16_vision_unet.ipynb #106ed7c3
 class MaskGetter(Transform):
@@ -303,17 +305,21 @@ class JaccardCoeff(Dice):
 DiceMulti = Dice  # the name some code uses for the multi-class Dice
 
 # %% ../../nbs/16_vision_unet.ipynb #07180190
-def _torchvision_name(arch) -> str|None:
-    "The torchvision name of `arch` (a name, or one of torchvision's model functions), else None (a module, or another function)"
+def _arch_name(arch) -> str|None:
+    "The name of `arch` (a name, or one of torchvision's model functions), else None (a module, or another function)"
     if isinstance(arch, str): return arch
-    name = getattr(arch, '__name__', None)
-    return name if name is not None and getattr(tvm, name, None) is arch else None
+    return arch.__name__ if is_torchvision_arch(arch) else None
+
+def unet_encoder(arch:str, n_in:int=3, pretrained=False) -> nn.Sequential:
+    "The body of `arch` for a U-Net: `create_body`, without an EfficientNet's final 1x1 convolution"
+    body = create_body(check_arch(arch), n_in=n_in, pretrained=pretrained)
+    return body[:-1] if lite_name(arch) else body
 
 @register_model  # records how it was built, so `learn.export` can describe it and `load_learner` rebuild it
 def unet_model(arch:str, n_out:int, img_size=(128, 128), n_in:int=3, blur:bool=False, blur_final:bool=True, self_attention:bool=False,
                y_range=None, last_cross:bool=True, bottle:bool=False) -> DynamicUnet:
-    "A `DynamicUnet` on the body of torchvision `arch` (a name; random weights): the model `unet_learner` trains and `load_learner` rebuilds"
-    return DynamicUnet(create_body(arch, n_in=n_in, pretrained=False), n_out, img_size, blur=blur, blur_final=blur_final,
+    "A `DynamicUnet` on the body of `arch` (a name; random weights): the model `unet_learner` trains and `load_learner` rebuilds"
+    return DynamicUnet(unet_encoder(arch, n_in=n_in), n_out, img_size, blur=blur, blur_final=blur_final,
                        self_attention=self_attention, y_range=y_range, last_cross=last_cross, bottle=bottle, n_in=n_in)
 
 # %% ../../nbs/16_vision_unet.ipynb #5884c98f
@@ -333,10 +339,10 @@ def unet_learner(dls, arch, pretrained:bool=True, n_out:int|None=None, loss_func
     "A `Learner` for segmentation: a `DynamicUnet` on the body of `arch`, body and decoder as parameter groups, body frozen"
     n_out = n_out if n_out is not None else getattr(dls, '_c', None) or (len(dls.vocab) if dls.vocab is not None else None)
     if n_out is None: raise ValueError("unet_learner can't tell how many codes there are: pass `codes=` to SegmentationDataLoaders or `n_out=` here.")
-    name = _torchvision_name(arch)
-    if name is not None: weights = create_body(name, pretrained=pretrained).state_dict() if pretrained else None  # fetched before building
+    name = _arch_name(arch)
+    if name is not None: weights = unet_encoder(name, pretrained=pretrained).state_dict() if pretrained else None  # fetched before building
     else: body = cut_model(arch) if isinstance(arch, nn.Module) else create_body(arch, pretrained=pretrained)
-    if pretrained and normalize: add_normalize(dls)
+    if pretrained and normalize: add_normalize(dls, stats=arch_stats(arch))
     img_size = size_hw(img_size) if img_size is not None else _image_size(dls)
     unet_args = dict(blur=blur, blur_final=blur_final, self_attention=self_attention, y_range=y_range, last_cross=last_cross, bottle=bottle)
     if name is None: model = DynamicUnet(body, n_out, img_size, **unet_args)  # a body of your own: only `export(pickle=True)` saves it
