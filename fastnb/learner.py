@@ -523,9 +523,10 @@ class Learner:
 
     def export_description(self) -> dict:
         "The JSON-ready description `export` writes: model recipe, inference pipeline, loss, vocab (raises `ExportError` naming what can't be described)"
+        loss = getattr(self.loss_func, 'inference_loss', self.loss_func)  # a training-only loss (holding a network) names a plain one
         parts = {'model': lambda: _describe_model(self.model),
                  'dls': lambda: json.loads(self.dls.to_json()) if hasattr(self.dls, 'to_json') else _no_dls_json(self.dls),
-                 'loss_func': lambda: to_dict(self.loss_func), 'vocab': lambda: to_dict(getattr(self.dls, 'vocab', None))}
+                 'loss_func': lambda: to_dict(loss), 'vocab': lambda: to_dict(getattr(self.dls, 'vocab', None))}
         desc, problems = {'format': EXPORT_FORMAT, 'version': EXPORT_VERSION}, []
         if isinstance(self.dls, DataLoaders) and type(self.dls) is not DataLoaders:  # an application's subclass, rebuilt if registered
             desc['dls_type'] = registry_name(type(self.dls))

@@ -27,6 +27,8 @@ from ..callback.tracker import *
 from ..callback.hook import *
 from ..callback.mixup import *
 from .unet import *  # segmentation: SegmentationDataLoaders, unet_learner, Dice
+from .image2image import *  # restoration, colorization: ImageToImageDataLoaders, FeatureLoss, psnr, ssim
+from .gan import *  # GANLearner, gan_critic, AdaptiveLoss, the switchers, NoGAN
 from .core import *
 from .augment import *
 from .data import *

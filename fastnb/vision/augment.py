@@ -340,9 +340,15 @@ class Lighting(Transform):
         brightness = torch.where(_chosen(n, self.p), _uniform(n, 0.5 * (1 - self.max_brightness), 0.5 * (1 + self.max_brightness)), torch.full((n,), 0.5))
         return contrast, brightness
 
+    params = None  # drawn once per call by `before_call`, so every image of an item (input and target) gets the same change
+    def before_call(self, b, split_idx:int|None):
+        images = [o for o in (b if isinstance(b, (tuple, list)) else (b,)) if _role(o) == 'image']
+        self.params = self.random_params(len(images[0])) if images else None
+
     def encodes(self, x):
         if _role(x) != 'image': return x
-        return lighting(x, *self.random_params(len(x)))
+        params = self.params if self.params is not None and len(self.params[0]) == len(x) else self.random_params(len(x))
+        return lighting(x, *params)
 
 class Brightness(Lighting):
     "Batch transform (training only): random brightness changes of up to ±`max_lighting`/2, with probability `p`"
