@@ -4,7 +4,8 @@
 
 # %% ../../nbs/01b_data_load.ipynb #73744b9d
 from __future__ import annotations
-import json, os, platform, warnings
+import json, os, platform, warnings, contextvars
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, torch
 from torch.utils.data import (DataLoader as TorchDataLoader, Dataset as TorchDataset, default_collate, BatchSampler,
@@ -18,16 +19,17 @@ from .core import Datasets, item_at
 
 # %% auto #0
 __all__ = ['NUM_WORKERS_ENV_VAR', 'CACHE_MAX_BYTES', 'CACHE_MAX_FRACTION', 'default_num_workers', 'available_memory',
-           'cache_budget', 'show_element', 'label_text', 'show_decoded', 'DataLoader', 'DataLoaders', 'cache_items']
+           'cache_budget', 'making_item', 'item_in_progress', 'show_element', 'label_text', 'show_decoded',
+           'DataLoader', 'DataLoaders', 'cache_items']
 
 # %% ../../nbs/01b_data_load.ipynb #0cf213cc
 NUM_WORKERS_ENV_VAR = 'FASTNB_NUM_WORKERS'
 
 def default_num_workers() -> int:
-    "Worker processes for loading: `$FASTNB_NUM_WORKERS`, else 0 on ≤ 4 cores or outside Linux, else min(8, cores - 1)"
+    "Worker processes for loading: `$FASTNB_NUM_WORKERS`, else 0 on ≤ 2 cores or outside Linux, else min(8, cores - 1)"
     if os.environ.get(NUM_WORKERS_ENV_VAR): return int(os.environ[NUM_WORKERS_ENV_VAR])
     n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    return 0 if n_cpus <= 4 or platform.system() != 'Linux' else min(8, n_cpus - 1)
+    return 0 if n_cpus <= 2 or platform.system() != 'Linux' else min(8, n_cpus - 1)
 
 # %% ../../nbs/01b_data_load.ipynb #91117241
 CACHE_MAX_BYTES = 2**29   # per loader: decoded training and validation items together under 1 GB
@@ -44,6 +46,20 @@ def cache_budget() -> int:
     avail = available_memory()
     return CACHE_MAX_BYTES if avail is None else min(CACHE_MAX_BYTES, int(avail * CACHE_MAX_FRACTION))
 
+# %% ../../nbs/01b_data_load.ipynb #d8a09ed4
+_ITEM = contextvars.ContextVar('fastnb_item_in_progress', default=None)
+
+@contextmanager
+def making_item(after_item:Pipeline, split_idx:int|None):
+    "Context in which `item_in_progress()` tells the steps making an item the `after_item` transforms and the split ahead"
+    token = _ITEM.set({'after_item': after_item, 'split_idx': split_idx})
+    try: yield
+    finally: _ITEM.reset(token)
+
+def item_in_progress() -> dict|None:
+    "While a loader makes an item: {'after_item': its item transforms, 'split_idx': the split, and notes steps leave}; else None"
+    return _ITEM.get()
+
 # %% ../../nbs/01b_data_load.ipynb #22510571
 class _TfmdItems(TorchDataset):
     "`dataset[i]` as a tuple with `after_item` applied; yields `(i, tuple)` so collation can name items; kept after the first time if `kept` is a list"
@@ -51,10 +67,11 @@ class _TfmdItems(TorchDataset):
         self.dataset, self.after_item, self.split_idx, self.kept = dataset, after_item, split_idx, None
     def __len__(self): return len(self.dataset)
     def make(self, i) -> tuple:
-        b = self.dataset[i]
-        b = tuple(b) if isinstance(b, (tuple, list)) else (b,)
-        try: return self.after_item.call_tuple(b, self.split_idx)
-        except TransformError as e: raise TransformError(f"Item {i}, item transforms: {e}") from e
+        with making_item(self.after_item, self.split_idx):
+            b = self.dataset[i]
+            b = tuple(b) if isinstance(b, (tuple, list)) else (b,)
+            try: return self.after_item.call_tuple(b, self.split_idx)
+            except TransformError as e: raise TransformError(f"Item {i}, item transforms: {e}") from e
     def __getitem__(self, i):
         if self.kept is None: return i, self.make(i)
         if self.kept[i] is None: self.kept[i] = self.make(i)
