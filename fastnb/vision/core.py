@@ -99,7 +99,8 @@ class PILBase(Image.Image):
     def _cast(cls, im:Image.Image):
         "`im` (a plain PIL image) as an instance of `cls`, without copying pixels"
         if not isinstance(im, cls):
-            im = im.copy() if type(im) is not Image.Image else im  # file-backed images become plain ones first
+            if type(im) is not Image.Image:  # a file-backed image becomes a plain one, sharing its pixels (a copy costs a decode's half)
+                im.load(); im = im._new(im.im)
             im.__class__ = cls
         return im
 
