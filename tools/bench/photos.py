@@ -95,8 +95,8 @@ class DeviceDecodeRunner:
         from torchvision.io import read_file
         self.device, self.data = torch.device(device), [read_file(str(f)) for f in sorted((path/'train').rglob('*.jpg'))]
     def run(self, what:str) -> tuple[int, float]:
+        import torch.nn.functional as F
         from torchvision.io import decode_jpeg
-        from torchvision.transforms.v2 import functional as TF
         from fastnb.vision.augment import random_crop_box, crop_box
         start, n = time.perf_counter(), 0
         order = torch.randperm(len(self.data)).tolist()
@@ -106,9 +106,10 @@ class DeviceDecodeRunner:
             for im in imgs:
                 hw = tuple(im.shape[-2:])
                 l, t, r, b = random_crop_box(hw, MIN_SCALE) or crop_box(hw, SIZE)
-                crop = TF.resized_crop(im, int(t), int(l), int(b - t), int(r - l), [SIZE, SIZE], antialias=True)
+                crop = im[:, int(t):int(b), int(l):int(r)][None].float()  # float: antialiased resizing of uint8 is CPU-only
+                crop = F.interpolate(crop, size=(SIZE, SIZE), mode='bilinear', antialias=True)[0]
                 out.append(crop.flip(-1) if torch.rand(1) < 0.5 else crop)
-            xb = torch.stack(out).float().div_(255)
+            xb = torch.stack(out).div_(255)
             n += len(xb)
         if self.device.type == 'cuda': torch.cuda.synchronize()
         return n, time.perf_counter() - start
