@@ -19,8 +19,8 @@ from .core import Datasets, item_at
 
 # %% auto #0
 __all__ = ['NUM_WORKERS_ENV_VAR', 'CACHE_MAX_BYTES', 'CACHE_MAX_FRACTION', 'default_num_workers', 'available_memory',
-           'cache_budget', 'making_item', 'item_in_progress', 'show_element', 'label_text', 'show_decoded',
-           'DataLoader', 'DataLoaders', 'cache_items']
+           'cache_budget', 'making_item', 'item_in_progress', 'show_element', 'label_text', 'show_decoded', 'row_order',
+           'RowBatches', 'DataLoader', 'DataLoaders', 'cache_items']
 
 # %% ../../nbs/01b_data_load.ipynb #0cf213cc
 NUM_WORKERS_ENV_VAR = 'FASTNB_NUM_WORKERS'
@@ -154,6 +154,26 @@ def _split_batch(b:tuple, max_n:int) -> list[tuple]:
     n = min(len(b[0]), max_n)
     return [tuple(o[i] for o in b) for i in range(n)]
 
+# %% ../../nbs/01b_data_load.ipynb #54f494e0
+def row_order(sampler) -> torch.Tensor:
+    "The rows `sampler` gives in an epoch as one tensor; a `RandomSampler`'s permutation drawn as it draws it, without a Python int per row"
+    if type(sampler) is SequentialSampler: return torch.arange(len(sampler))
+    if type(sampler) is RandomSampler and not sampler.replacement and sampler.num_samples == len(sampler.data_source):
+        generator = sampler.generator
+        if generator is None:  # as torch does: a fresh generator seeded from the global one
+            generator = torch.Generator(); generator.manual_seed(int(torch.empty((), dtype=torch.int64).random_().item()))
+        return torch.randperm(len(sampler.data_source), generator=generator)
+    return torch.as_tensor(list(sampler), dtype=torch.long)
+
+class RowBatches:
+    "Batches of `bs` rows of `sampler`'s order, as index tensors (slices of one tensor an epoch): what a batch-indexed dataset is given"
+    def __init__(self, sampler, bs:int, drop_last:bool): self.sampler, self.bs, self.drop_last = sampler, bs, drop_last
+    def __len__(self): return len(self.sampler) // self.bs if self.drop_last else -(-len(self.sampler) // self.bs)
+    def __iter__(self):
+        order = row_order(self.sampler)
+        stop = len(order) - len(order) % self.bs if self.drop_last else len(order)
+        for start in range(0, stop, self.bs): yield order[start:start + self.bs]
+
 # %% ../../nbs/01b_data_load.ipynb #4ad5f52c
 class DataLoader:
     "Batches of `dataset` on `device`: `after_item` per item in the workers, `after_batch` on the device (or whole batches of a batch-indexed dataset)"
@@ -206,7 +226,7 @@ class DataLoader:
         if self.batch_indexed:
             if len(self.after_item): raise ValueError(f"{type(self.dataset).__name__} gives whole batches, so item transforms "
                                                       f"{self.after_item} can't run on it: make them batch transforms (after_batch).")
-            return TorchDataLoader(self.dataset, sampler=BatchSampler(sampler, self.bs, drop_last), batch_size=None,
+            return TorchDataLoader(self.dataset, sampler=RowBatches(sampler, self.bs, drop_last), batch_size=None,
                                    num_workers=self.num_workers, pin_memory=pin, persistent_workers=self.num_workers > 0)
         return TorchDataLoader(self.items, batch_size=self.bs,
             sampler=sampler, drop_last=drop_last, num_workers=self.num_workers, pin_memory=pin,
