@@ -239,7 +239,12 @@ class DataLoader:
 
     def __len__(self): return len(self.torch_loader)
     def __iter__(self):
-        for b in self.torch_loader: yield self.after_batch.call_tuple(tuple(to_device(b, self.device)), self.split_idx)
+        for b in self.torch_loader: yield self.after_batch.call_tuple(self._on_device(b), self.split_idx)
+    def _on_device(self, b) -> tuple:
+        "The batch `b` on `self.device`: as it is when its tensors are there already (a CPU loader's), else copied"
+        b = tuple(b)
+        if self.device.type == 'cpu' and all(o.device.type == 'cpu' for o in b if isinstance(o, torch.Tensor)): return b
+        return tuple(to_device(b, self.device))
 
     def one_batch(self) -> tuple:
         "The first batch"
