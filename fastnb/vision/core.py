@@ -211,7 +211,7 @@ class IntToFloatTensor(Transform):
     order = 10
     def __init__(self, div:float=255.): self.div = div
     def encodes(self, x):
-        if isinstance(x, torch.Tensor) and x.dtype == torch.uint8 and x.ndim == 4: return x.float().div_(self.div)
+        if isinstance(x, torch.Tensor) and x.dtype == torch.uint8 and x.ndim == 4: return torch.div(x, self.div, out=torch.empty(x.shape, dtype=torch.float32, device=x.device))  # one pass
         return x
     def decodes(self, x):
         if isinstance(x, torch.Tensor) and x.is_floating_point() and x.ndim == 4:
