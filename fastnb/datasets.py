@@ -630,7 +630,10 @@ def _random_box(rng:np.random.Generator, size:tuple, aspect:float, min_area:floa
     left, top = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
     return (left, top, left + cw, top + ch)
 
-def compose_photo(photos:list, i:int, seed:int=0) -> tuple[int, Image.Image, int]:
+def compose_photo(photos:list,  # the source photos (RGB PIL images), one per class
+                  i:int,         # which bench photo: its class is `i % len(photos)`
+                  seed:int=0     # the set's seed: photo `i` depends only on it and `i`
+                 ) -> tuple[int, Image.Image, int]:
     "(class, picture, JPEG quality) of bench photo `i`: photo `i % len(photos)` pasted over a crop of another, at a camera size"
     rng = np.random.default_rng([seed, i])
     label = i % len(photos)
@@ -664,7 +667,12 @@ def _write_photos(job:tuple) -> list[dict]:
 @register_dataset('photo_bench', Source('scikit-image', '0.26.0', 'pip', 'skimage/data', needs=tuple(PHOTO_BENCH_SOURCES)),
                   expected=dict(train=2400, valid=600, classes=8, files=3000),
                   description='3,000 JPEG photos at camera sizes (500x375 to 1600x1200, q 85-95), 8 classes, for benchmarks')
-def build_photo_bench(files:SourceFiles, dest:Path, n_images:int=3000, seed:int=0, n_workers:int|None=None) -> dict:
+def build_photo_bench(files:SourceFiles,         # scikit-image's package (its `skimage/data` folder)
+                      dest:Path,                 # an empty folder to write into
+                      n_images:int=3000,         # how many JPEGs
+                      seed:int=0,                # photo `i` depends only on `seed` and `i`
+                      n_workers:int|None=None    # processes (default: the cores, at most 8)
+                     ) -> dict:
     "Write `n_images` JPEGs at camera sizes composed from scikit-image's colour photos, in class folders (a random fifth in `valid/`)"
     raws = files.read(*PHOTO_BENCH_SOURCES)
     is_valid = random_split(n_images, 0.2, seed=42)

@@ -50,7 +50,9 @@ def cache_budget() -> int:
 _ITEM = contextvars.ContextVar('fastnb_item_in_progress', default=None)
 
 @contextmanager
-def making_item(after_item:Pipeline, split_idx:int|None):
+def making_item(after_item:Pipeline,  # the item transforms that will run on the item
+                split_idx:int|None    # its split (0 training, 1 validation)
+               ):
     "Context in which `item_in_progress()` tells the steps making an item the `after_item` transforms and the split ahead"
     token = _ITEM.set({'after_item': after_item, 'split_idx': split_idx})
     try: yield
@@ -167,7 +169,10 @@ def row_order(sampler) -> torch.Tensor:
 
 class RowBatches:
     "Batches of `bs` rows of `sampler`'s order, as index tensors (slices of one tensor an epoch): what a batch-indexed dataset is given"
-    def __init__(self, sampler, bs:int, drop_last:bool): self.sampler, self.bs, self.drop_last = sampler, bs, drop_last
+    def __init__(self, sampler,        # the order of the rows: a torch sampler (or any iterable of row numbers)
+                 bs:int,         # rows per batch
+                 drop_last:bool  # leave out the last batch if it is smaller than `bs`
+                ): self.sampler, self.bs, self.drop_last = sampler, bs, drop_last
     def __len__(self): return len(self.sampler) // self.bs if self.drop_last else -(-len(self.sampler) // self.bs)
     def __iter__(self):
         order = row_order(self.sampler)
