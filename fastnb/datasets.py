@@ -20,12 +20,13 @@ from .data.external import fastnb_path, file_lock, remove_stale_temps, replace_f
 
 # %% auto #0
 __all__ = ['DATASETS', 'MARKER', 'MANIFEST', 'FASHION_CLASSES', 'STAMP_CATEGORIES', 'STAMPS_SEG_CODES', 'WEATHER_COLS', 'PHOTOS',
-           'SourceNotFoundError', 'Source', 'SourceFiles', 'source_cache', 'find_source', 'DatasetBuildError',
-           'DatasetInfo', 'register_dataset', 'dataset_names', 'read_marker', 'get_dataset', 'verify_dataset',
-           'save_images', 'write_image_folders', 'split_by_class', 'random_split', 'build_mnist_5k', 'read_idx',
-           'build_fashion_mnist', 'composite_on_white', 'build_stamps', 'build_stamps_seg', 'build_movielens_100k',
-           'build_csv_table', 'build_flights', 'build_rotten_tomatoes', 'build_news', 'build_photos',
-           'prepare_datasets', 'verify_datasets', 'fastnb_datasets']
+           'PHOTO_BENCH_SOURCES', 'PHOTO_SIZES', 'SourceNotFoundError', 'Source', 'SourceFiles', 'source_cache',
+           'find_source', 'DatasetBuildError', 'DatasetInfo', 'register_dataset', 'dataset_names', 'read_marker',
+           'get_dataset', 'verify_dataset', 'save_images', 'write_image_folders', 'split_by_class', 'random_split',
+           'build_mnist_5k', 'read_idx', 'build_fashion_mnist', 'composite_on_white', 'build_stamps',
+           'build_stamps_seg', 'build_movielens_100k', 'build_csv_table', 'build_flights', 'build_rotten_tomatoes',
+           'build_news', 'build_photos', 'prepare_datasets', 'verify_datasets', 'fastnb_datasets', 'compose_photo',
+           'build_photo_bench']
 
 # %% ../nbs/04_datasets.ipynb #f36de9fa
 class SourceNotFoundError(FastnbError, FileNotFoundError):
@@ -628,3 +629,74 @@ def fastnb_datasets(names:Param("Datasets to prepare (default: all)", str, nargs
         prepare_datasets(names, data, force)
     except (DatasetBuildError, ValueError) as e: print(f"error: {e}", file=sys.stderr); sys.exit(1)
     print(f"all done in {time.perf_counter() - t0:.1f}s")
+
+# %% ../nbs/04_datasets.ipynb #a3c7c04d
+PHOTO_BENCH_SOURCES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'hubble_deep_field.jpg', 'ihc.png', 'motorcycle_left.png',
+                       'retina.jpg', 'rocket.jpg']
+PHOTO_SIZES = {(500, 375): 0.3, (640, 480): 0.2, (800, 600): 0.2, (1024, 768): 0.15, (1600, 1200): 0.15}  # (width, height): share
+
+def _random_box(rng:np.random.Generator, size:tuple, aspect:float, min_area:float) -> tuple:
+    "A random (left, top, right, bottom) box of aspect `aspect` (w/h) covering at least `min_area` of an image of `size` (w, h)"
+    w, h = size
+    cw = min(w, np.sqrt(rng.uniform(min_area, 1) * w * h * aspect))
+    ch = min(h, cw / aspect); cw = ch * aspect
+    left, top = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
+    return (left, top, left + cw, top + ch)
+
+def compose_photo(photos:list,  # the source photos (RGB PIL images), one per class
+                  i:int,         # which bench photo: its class is `i % len(photos)`
+                  seed:int=0     # the set's seed: photo `i` depends only on it and `i`
+                 ) -> tuple[int, Image.Image, int]:
+    "(class, picture, JPEG quality) of bench photo `i`: photo `i % len(photos)` pasted over a crop of another, at a camera size"
+    rng = np.random.default_rng([seed, i])
+    label = i % len(photos)
+    sizes = list(PHOTO_SIZES)
+    w, h = sizes[rng.choice(len(sizes), p=list(PHOTO_SIZES.values()))]
+    if rng.random() < 0.2: w, h = h, w  # portrait
+    back = photos[rng.choice([k for k in range(len(photos)) if k != label])]
+    out = back.resize((w, h), Image.Resampling.BILINEAR, box=_random_box(rng, back.size, w / h, 0.3))
+    hero = photos[label]
+    box = _random_box(rng, hero.size, hero.size[0] / hero.size[1], 0.6)
+    hh = int(h * rng.uniform(0.55, 0.9))
+    hw = min(w, int(hh * (box[2] - box[0]) / (box[3] - box[1])))
+    hero = hero.resize((hw, hh), Image.Resampling.BILINEAR, box=box)
+    if rng.random() < 0.5: hero = hero.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    out.paste(hero, (int(rng.uniform(0, w - hw + 1)), int(rng.uniform(0, h - hh + 1))))
+    pixels = np.asarray(out).astype(np.int16) + rng.integers(-4, 5, (h, w, 3), dtype=np.int16)  # sensor-like noise
+    return label, Image.fromarray(pixels.clip(0, 255).astype(np.uint8)), int(rng.integers(85, 96))
+
+def _write_photos(job:tuple) -> list[dict]:
+    "Write the bench photos `idxs` (a worker's share) under `dest`; their rows for labels.csv"
+    raws, idxs, is_valid, dest, seed = job
+    photos = [Image.open(io.BytesIO(r)).convert('RGB') for r in raws]
+    classes, rows = [Path(n).stem for n in PHOTO_BENCH_SOURCES], []
+    for i in idxs:
+        label, im, quality = compose_photo(photos, i, seed)
+        fname = f"{'valid' if is_valid[i] else 'train'}/{classes[label]}/{i:05d}.jpg"
+        im.save(dest/fname, 'JPEG', quality=quality)
+        rows.append(dict(fname=fname, label=classes[label], is_valid=bool(is_valid[i]), width=im.width, height=im.height, quality=quality))
+    return rows
+
+@register_dataset('photo_bench', Source('scikit-image', '0.26.0', 'pip', 'skimage/data', needs=tuple(PHOTO_BENCH_SOURCES)),
+                  expected=dict(train=2400, valid=600, classes=8, files=3000),
+                  description='3,000 JPEG photos at camera sizes (500x375 to 1600x1200, q 85-95), 8 classes, for benchmarks')
+def build_photo_bench(files:SourceFiles,         # scikit-image's package (its `skimage/data` folder)
+                      dest:Path,                 # an empty folder to write into
+                      n_images:int=3000,         # how many JPEGs
+                      seed:int=0,                # photo `i` depends only on `seed` and `i`
+                      n_workers:int|None=None    # processes (default: the cores, at most 8)
+                     ) -> dict:
+    "Write `n_images` JPEGs at camera sizes composed from scikit-image's colour photos, in class folders (a random fifth in `valid/`)"
+    raws = files.read(*PHOTO_BENCH_SOURCES)
+    is_valid = random_split(n_images, 0.2, seed=42)
+    for split in ('train', 'valid'):
+        for n in PHOTO_BENCH_SOURCES: (dest/split/Path(n).stem).mkdir(parents=True, exist_ok=True)
+    n_workers = max(1, min(os.cpu_count() or 1, 8) if n_workers is None else n_workers)
+    jobs = [(raws, idxs, is_valid, dest, seed) for idxs in np.array_split(np.arange(n_images), n_workers * 4) if len(idxs)]
+    if n_workers == 1: rows = [r for job in jobs for r in _write_photos(job)]
+    else:
+        with ProcessPoolExecutor(n_workers) as ex: rows = [r for part in ex.map(_write_photos, jobs) for r in part]
+    df = pd.DataFrame(rows).sort_values('fname').reset_index(drop=True)
+    df.to_csv(dest/'labels.csv', index=False)
+    return dict(train=int((~df.is_valid).sum()), valid=int(df.is_valid.sum()), classes=df.label.nunique(),
+                files=sum(1 for _ in dest.rglob('*.jpg')))

@@ -3,6 +3,9 @@
 #  1. runs every notebook that has cells marked `#| gpu` with those cells on (nbdev_test --flags gpu), four at a time;
 #  2. runs the data-parallel benchmark tools/bench/ddp.py (fastnb against a plain PyTorch DDP loop, bf16, channels-last,
 #     on 1..N GPUs, with the scaling efficiency);
+#  2b. runs the photo pipeline benchmark tools/bench/photos.py with --decode-device cuda: torchvision's batched JPEG
+#     decoding on the GPU (decode_jpeg(list, device='cuda'), random resized crop and flip there too) next to fastnb's and
+#     fastai's CPU pipelines on the same files (GPU_CHECK_PHOTOS_ARGS: extra arguments, e.g. --workers 8);
 #  3. prints one table (notebook or benchmark, result, seconds) and exits non-zero if a notebook or the benchmark failed.
 # Environment: GPU_CHECK_TIMEOUT (seconds per notebook, default 300), GPU_CHECK_BENCH_ARGS (extra arguments for ddp.py).
 set -uo pipefail
@@ -29,6 +32,12 @@ t0=$SECONDS
 # shellcheck disable=SC2086
 if python tools/bench/ddp.py ${GPU_CHECK_BENCH_ARGS:-} > "$logs/bench.txt" 2> "$logs/bench.err"; then bench=passed; else bench="FAILED (see $logs/bench.err)"; fi
 bench_s=$((SECONDS - t0))
+echo "== benchmark: tools/bench/photos.py --decode-device cuda"
+t0=$SECONDS
+# shellcheck disable=SC2086
+if python tools/bench/photos.py --decode-device cuda ${GPU_CHECK_PHOTOS_ARGS:-} > "$logs/photos.txt" 2> "$logs/photos.err"; then photos=passed
+else photos="FAILED (see $logs/photos.err)"; fi
+photos_s=$((SECONDS - t0))
 
 echo
 printf '%-40s %-45s %8s\n' check result seconds
@@ -40,8 +49,12 @@ for row in "$logs"/*.row; do
 done
 printf '%-40s %-45s %8s\n' "tools/bench/ddp.py" "$bench" "$bench_s"
 [ "$bench" = passed ] || failed=1
+printf '%-40s %-45s %8s\n' "tools/bench/photos.py (cuda decode)" "$photos" "$photos_s"
+[ "$photos" = passed ] || failed=1
 echo
 cat "$logs/bench.txt"
+echo
+cat "$logs/photos.txt"
 echo
 echo "total: $((SECONDS - start)) s on $(python -c 'import torch; print(torch.cuda.device_count(), "x", torch.cuda.get_device_name(0))')"
 exit $failed

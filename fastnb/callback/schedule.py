@@ -23,6 +23,9 @@ def sched_cos(start, end, pos:float):
 def combined_cos(pct_start:float, start, middle, end):
     "A schedule of `pos`: cosine from `start` to `middle` over the first `pct_start`, then from `middle` to `end`"
     if not 0 <= pct_start <= 1: raise ValueError(f"pct_start={pct_start}: it is a fraction of training, between 0 and 1.")
+    if any(np.ndim(v) for v in (start, middle, end)):  # one value per parameter group: a list of plain floats, computed per
+        groups = [combined_cos(pct_start, float(s), float(m), float(e)) for s, m, e in zip(*np.broadcast_arrays(start, middle, end))]
+        return lambda pos: [g(pos) for g in groups]   # float (numpy's arithmetic on 1 to 3 numbers costs more, every batch)
     def schedule(pos:float):
         if pos < pct_start: return sched_cos(start, middle, pos / pct_start)
         if pct_start == 1: return middle

@@ -5,7 +5,7 @@
 # %% ../../nbs/09b_callback_tracker.ipynb #e990dc2e
 from __future__ import annotations
 import math
-import numpy as np
+import numpy as np, torch
 from ..learner import Callback, CancelFitException, DEFAULT_CBS
 
 # %% auto #0
@@ -13,13 +13,35 @@ __all__ = ['TerminateOnNaNCallback', 'TrackerCallback', 'SaveModelCallback', 'Ea
 
 # %% ../../nbs/09b_callback_tracker.ipynb #8c033ea4
 class TerminateOnNaNCallback(Callback):
-    "Stop training, with a message, as soon as a training loss is NaN or infinite (before it reaches the weights)"
+    "Stop training, with a message, when a training loss is NaN or infinite: at once on the CPU, one batch later on a GPU (no wait)"
     order, name = -9, 'terminate_on_nan'  # (not 'terminate_on_na_n')
+    def before_fit(self): self.pending = None
     def after_loss(self):
-        if not self.learn.training or math.isfinite(self.learn.loss.item()): return  # the loss is a single number
-        self.message = (f"Training stopped: the loss is {float(self.learn.loss)} at epoch {self.learn.epoch}, batch {self.learn.iter}. "
-                        "The model keeps the weights from before this batch. Try a lower learning rate (see `lr_find`), or look for "
-                        "NaN/inf in the data or a log/division of zero in the loss.")
+        if not self.learn.training: return
+        self.check_pending()
+        loss, learn = self.learn.loss, self.learn
+        if loss.device.type == 'cpu':
+            if not math.isfinite(loss.item()): self.stop(loss, learn.epoch, learn.iter, late=False)
+            return
+        is_cuda = loss.device.type == 'cuda'
+        finite = torch.isfinite(loss).to('cpu', non_blocking=is_cuda)  # (CUDA) read at the next batch: the GPU doesn't wait
+        event = torch.cuda.Event() if is_cuda else None
+        if event is not None: event.record()
+        self.pending = (finite, event, loss, learn.epoch, learn.iter)
+    def after_train(self): self.check_pending()
+
+    def check_pending(self):
+        "Stop if the loss of the batch before (on a GPU) wasn't finite"
+        if self.pending is None: return
+        (finite, event, loss, epoch, batch), self.pending = self.pending, None
+        if event is not None: event.synchronize()
+        if not bool(finite): self.stop(loss, epoch, batch, late=True)
+
+    def stop(self, loss, epoch:int, batch:int, late:bool):
+        keeps = ("The weights include that batch's step (the check reads the GPU's loss one batch later, so as not to wait "
+                 "for it): load a saved model before training again." if late else "The model keeps the weights from before this batch.")
+        self.message = (f"Training stopped: the loss is {float(loss)} at epoch {epoch}, batch {batch}. {keeps} Try a lower learning "
+                        "rate (see `lr_find`), or look for NaN/inf in the data or a log/division of zero in the loss.")
         print(self.message)
         raise CancelFitException()
 

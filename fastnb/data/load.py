@@ -4,7 +4,8 @@
 
 # %% ../../nbs/01b_data_load.ipynb #73744b9d
 from __future__ import annotations
-import json, os, platform, warnings
+import json, os, platform, warnings, contextvars
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, torch
 from torch.utils.data import (DataLoader as TorchDataLoader, Dataset as TorchDataset, default_collate, BatchSampler,
@@ -18,16 +19,17 @@ from .core import Datasets, item_at
 
 # %% auto #0
 __all__ = ['NUM_WORKERS_ENV_VAR', 'CACHE_MAX_BYTES', 'CACHE_MAX_FRACTION', 'default_num_workers', 'available_memory',
-           'cache_budget', 'show_element', 'label_text', 'show_decoded', 'DataLoader', 'DataLoaders', 'cache_items']
+           'cache_budget', 'making_item', 'item_in_progress', 'show_element', 'label_text', 'show_decoded', 'row_order',
+           'RowBatches', 'DataLoader', 'DataLoaders', 'cache_items']
 
 # %% ../../nbs/01b_data_load.ipynb #0cf213cc
 NUM_WORKERS_ENV_VAR = 'FASTNB_NUM_WORKERS'
 
 def default_num_workers() -> int:
-    "Worker processes for loading: `$FASTNB_NUM_WORKERS`, else 0 on ≤ 4 cores or outside Linux, else min(8, cores - 1)"
+    "Worker processes for loading: `$FASTNB_NUM_WORKERS`, else 0 on ≤ 2 cores or outside Linux, else min(8, cores - 1)"
     if os.environ.get(NUM_WORKERS_ENV_VAR): return int(os.environ[NUM_WORKERS_ENV_VAR])
     n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    return 0 if n_cpus <= 4 or platform.system() != 'Linux' else min(8, n_cpus - 1)
+    return 0 if n_cpus <= 2 or platform.system() != 'Linux' else min(8, n_cpus - 1)
 
 # %% ../../nbs/01b_data_load.ipynb #91117241
 CACHE_MAX_BYTES = 2**29   # per loader: decoded training and validation items together under 1 GB
@@ -44,6 +46,22 @@ def cache_budget() -> int:
     avail = available_memory()
     return CACHE_MAX_BYTES if avail is None else min(CACHE_MAX_BYTES, int(avail * CACHE_MAX_FRACTION))
 
+# %% ../../nbs/01b_data_load.ipynb #d8a09ed4
+_ITEM = contextvars.ContextVar('fastnb_item_in_progress', default=None)
+
+@contextmanager
+def making_item(after_item:Pipeline,  # the item transforms that will run on the item
+                split_idx:int|None    # its split (0 training, 1 validation)
+               ):
+    "Context in which `item_in_progress()` tells the steps making an item the `after_item` transforms and the split ahead"
+    token = _ITEM.set({'after_item': after_item, 'split_idx': split_idx})
+    try: yield
+    finally: _ITEM.reset(token)
+
+def item_in_progress() -> dict|None:
+    "While a loader makes an item: {'after_item': its item transforms, 'split_idx': the split, and notes steps leave}; else None"
+    return _ITEM.get()
+
 # %% ../../nbs/01b_data_load.ipynb #22510571
 class _TfmdItems(TorchDataset):
     "`dataset[i]` as a tuple with `after_item` applied; yields `(i, tuple)` so collation can name items; kept after the first time if `kept` is a list"
@@ -51,10 +69,11 @@ class _TfmdItems(TorchDataset):
         self.dataset, self.after_item, self.split_idx, self.kept = dataset, after_item, split_idx, None
     def __len__(self): return len(self.dataset)
     def make(self, i) -> tuple:
-        b = self.dataset[i]
-        b = tuple(b) if isinstance(b, (tuple, list)) else (b,)
-        try: return self.after_item.call_tuple(b, self.split_idx)
-        except TransformError as e: raise TransformError(f"Item {i}, item transforms: {e}") from e
+        with making_item(self.after_item, self.split_idx):
+            b = self.dataset[i]
+            b = tuple(b) if isinstance(b, (tuple, list)) else (b,)
+            try: return self.after_item.call_tuple(b, self.split_idx)
+            except TransformError as e: raise TransformError(f"Item {i}, item transforms: {e}") from e
     def __getitem__(self, i):
         if self.kept is None: return i, self.make(i)
         if self.kept[i] is None: self.kept[i] = self.make(i)
@@ -137,6 +156,29 @@ def _split_batch(b:tuple, max_n:int) -> list[tuple]:
     n = min(len(b[0]), max_n)
     return [tuple(o[i] for o in b) for i in range(n)]
 
+# %% ../../nbs/01b_data_load.ipynb #54f494e0
+def row_order(sampler) -> torch.Tensor:
+    "The rows `sampler` gives in an epoch as one tensor; a `RandomSampler`'s permutation drawn as it draws it, without a Python int per row"
+    if type(sampler) is SequentialSampler: return torch.arange(len(sampler))
+    if type(sampler) is RandomSampler and not sampler.replacement and sampler.num_samples == len(sampler.data_source):
+        generator = sampler.generator
+        if generator is None:  # as torch does: a fresh generator seeded from the global one
+            generator = torch.Generator(); generator.manual_seed(int(torch.empty((), dtype=torch.int64).random_().item()))
+        return torch.randperm(len(sampler.data_source), generator=generator)
+    return torch.as_tensor(list(sampler), dtype=torch.long)
+
+class RowBatches:
+    "Batches of `bs` rows of `sampler`'s order, as index tensors (slices of one tensor an epoch): what a batch-indexed dataset is given"
+    def __init__(self, sampler,        # the order of the rows: a torch sampler (or any iterable of row numbers)
+                 bs:int,         # rows per batch
+                 drop_last:bool  # leave out the last batch if it is smaller than `bs`
+                ): self.sampler, self.bs, self.drop_last = sampler, bs, drop_last
+    def __len__(self): return len(self.sampler) // self.bs if self.drop_last else -(-len(self.sampler) // self.bs)
+    def __iter__(self):
+        order = row_order(self.sampler)
+        stop = len(order) - len(order) % self.bs if self.drop_last else len(order)
+        for start in range(0, stop, self.bs): yield order[start:start + self.bs]
+
 # %% ../../nbs/01b_data_load.ipynb #4ad5f52c
 class DataLoader:
     "Batches of `dataset` on `device`: `after_item` per item in the workers, `after_batch` on the device (or whole batches of a batch-indexed dataset)"
@@ -189,7 +231,7 @@ class DataLoader:
         if self.batch_indexed:
             if len(self.after_item): raise ValueError(f"{type(self.dataset).__name__} gives whole batches, so item transforms "
                                                       f"{self.after_item} can't run on it: make them batch transforms (after_batch).")
-            return TorchDataLoader(self.dataset, sampler=BatchSampler(sampler, self.bs, drop_last), batch_size=None,
+            return TorchDataLoader(self.dataset, sampler=RowBatches(sampler, self.bs, drop_last), batch_size=None,
                                    num_workers=self.num_workers, pin_memory=pin, persistent_workers=self.num_workers > 0)
         return TorchDataLoader(self.items, batch_size=self.bs,
             sampler=sampler, drop_last=drop_last, num_workers=self.num_workers, pin_memory=pin,
@@ -202,7 +244,12 @@ class DataLoader:
 
     def __len__(self): return len(self.torch_loader)
     def __iter__(self):
-        for b in self.torch_loader: yield self.after_batch.call_tuple(tuple(to_device(b, self.device)), self.split_idx)
+        for b in self.torch_loader: yield self.after_batch.call_tuple(self._on_device(b), self.split_idx)
+    def _on_device(self, b) -> tuple:
+        "The batch `b` on `self.device`: as it is when its tensors are there already (a CPU loader's), else copied"
+        b = tuple(b)
+        if self.device.type == 'cpu' and all(o.device.type == 'cpu' for o in b if isinstance(o, torch.Tensor)): return b
+        return tuple(to_device(b, self.device))
 
     def one_batch(self) -> tuple:
         "The first batch"

@@ -9,6 +9,7 @@ import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from fastcore.foundation import L
 from ..data.transforms import Transform, ItemTransform
+from ..data.load import item_in_progress
 from .core import PILBase, PILMask
 
 # %% auto #0
@@ -74,7 +75,7 @@ def resize_pad(im:Image.Image, size, pct=(0.5, 0.5), pad_mode:str='reflection', 
 def _images_in(b) -> list:
     "The PIL images in the item `b` (a tuple or a single element), after checking they have one size"
     ims = [o for o in (b if isinstance(b, (tuple, list)) else (b,)) if isinstance(o, Image.Image)]
-    sizes = {im.size for im in ims}
+    sizes = {im.info.get('full_size', im.size) for im in ims}  # a JPEG decoded at reduced scale knows its full size
     if len(sizes) > 1: raise ValueError(f"The images in one item have different sizes {sorted(sizes)} (width, height): an image "
                                         "and its mask must have the same size. Check that the mask belongs to the image.")
     return ims
@@ -103,6 +104,12 @@ class Resize(ItemTransform):
     pct = (0.5, 0.5)  # where the crop (or the padding) goes; the centre unless `before_call` draws it
     def before_call(self, b, split_idx:int|None): self.pct = _random_pct(split_idx)
     def is_random_on(self, split_idx:int|None) -> bool: return self.method != 'squish' and split_idx != 1
+    def min_source_size(self, h:int, w:int, item:dict|None=None) -> tuple[float, float]:
+        "The smallest (h, w) a picture of h×w may be decoded at (see `OpenImage`) for this resize to keep every output pixel"
+        th, tw = size_hw(self.size)
+        if self.method == 'squish': return th, tw
+        scale = max(th / h, tw / w) if self.method == 'crop' else min(th / h, tw / w)
+        return h * scale, w * scale
     def encodes(self, b): return _map_images(b, lambda im: self._resize(im, self.pct)) if _images_in(b) else b
 
 # %% ../../nbs/11_vision_augment.ipynb #fc50a8aa
@@ -128,13 +135,30 @@ class RandomResizedCrop(ItemTransform):
     is_random = True  # False at validation (set by `before_call`): the centre crop
     def before_call(self, b, split_idx:int|None): self.is_random = split_idx != 1
     def is_random_on(self, split_idx:int|None) -> bool: return split_idx != 1
+    def crop_fractions(self, hw:tuple, is_random:bool) -> tuple:
+        "A crop of a picture of `hw` (random, or the centre's) as fractions (left, top, right, bottom) of its width and height"
+        box = (random_crop_box(hw, self.min_scale, self.max_scale, self.ratio) if is_random else None) or crop_box(hw, self.size)
+        return (box[0] / hw[1], box[1] / hw[0], box[2] / hw[1], box[3] / hw[0])
+
+    def min_source_size(self, h:int, w:int, item:dict|None=None) -> tuple[float, float]:
+        "Draw the crop of the item being made (noted in `item` for `encodes`); the smallest (h, w) the picture may be decoded at for it"
+        item = {} if item is None else item
+        if self not in item: item[self] = self.crop_fractions((h, w), item.get('split_idx') != 1)
+        left, top, right, bottom = item[self]
+        th, tw = size_hw(self.size)
+        return th / (bottom - top), tw / (right - left)
+
     def encodes(self, b):
         ims = _images_in(b)
         if not ims: return b
-        hw = ims[0].size[::-1]
-        box = random_crop_box(hw, self.min_scale, self.max_scale, self.ratio) if self.is_random else None
-        box = box or crop_box(hw, self.size)
-        return _map_images(b, lambda im: resize_crop(im, self.size, box, self.resamples[isinstance(im, PILMask)]))
+        item = item_in_progress()
+        crop = item.get(self) if item else None  # drawn when the picture was opened, at reduced scale if it allowed
+        if crop is None: crop = self.crop_fractions(ims[0].size[::-1], self.is_random)
+        def one(im):
+            w, h = im.size
+            box = (crop[0] * w, crop[1] * h, crop[2] * w, crop[3] * h)
+            return resize_crop(im, self.size, box, self.resamples[isinstance(im, PILMask)])
+        return _map_images(b, one)
 
 # %% ../../nbs/11_vision_augment.ipynb #00327338
 def _eye(n:int) -> torch.Tensor: return torch.eye(3).repeat(n, 1, 1)

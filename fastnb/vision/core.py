@@ -4,7 +4,7 @@
 
 # %% ../../nbs/10_vision_core.ipynb #e2132eb2
 from __future__ import annotations
-import io, os, re, json, shutil, socket, warnings, mimetypes
+import io, os, re, json, math, shutil, socket, warnings, mimetypes
 import urllib.request, urllib.parse, urllib.error
 from pathlib import Path
 import numpy as np, torch
@@ -15,6 +15,7 @@ from fastcore.parallel import parallel
 from ..torch_core import show_image
 from ..serialize import register
 from ..data.transforms import Transform
+from ..data.load import item_in_progress
 from ..data.block import TransformBlock, get_files
 
 # %% auto #0
@@ -25,14 +26,26 @@ __all__ = ['image_extensions', 'USER_AGENT', 'DDG_URL', 'to_rgb', 'PILBase', 'PI
            'search_images_ddg']
 
 # %% ../../nbs/10_vision_core.ipynb #0490fc31
-def _open_image(src) -> Image.Image:
-    "Open and fully decode an image file path or bytes, with an error naming the file when it can't be read"
+def _draft(im:Image.Image, min_size):
+    "Have libjpeg decode the JPEG `im` (opened, not loaded) at the largest reduction (1/2, 1/4, 1/8) that keeps it at least `min_size`"
+    w, h = im.size
+    turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientations that turn the picture a quarter
+    up_h, up_w = (w, h) if turned else (h, w)             # the picture as it is shown
+    min_h, min_w = min_size(up_h, up_w) if callable(min_size) else min_size
+    if turned: min_h, min_w = min_w, min_h
+    if min_w < w or min_h < h:
+        im.draft(None, (max(1, math.ceil(min_w)), max(1, math.ceil(min_h))))
+        if im.size != (w, h): im.info['full_size'] = (up_w, up_h)  # what a resize measures its crop in
+
+def _open_image(src, min_size=None) -> Image.Image:
+    "Open and fully decode an image file path or bytes (a JPEG at reduced scale where `min_size` allows), with an error naming the file when it can't be read"
     name = repr(str(src)) if isinstance(src, (str, Path)) else 'from bytes'
     if isinstance(src, (str, Path)) and not Path(src).is_file():
         raise FileNotFoundError(f"No image file at {name}. Check the path (get_image_files lists the images in a folder).")
     fp = io.BytesIO(src) if isinstance(src, (bytes, bytearray)) else src
     try:
         im = Image.open(fp)
+        if min_size is not None and im.format == 'JPEG': _draft(im, min_size)
         im.load()  # decode now: truncated files fail here
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ValueError(f"Can't read image {name}: {e}. The file is corrupt, truncated or not an image; "
@@ -86,7 +99,8 @@ class PILBase(Image.Image):
     def _cast(cls, im:Image.Image):
         "`im` (a plain PIL image) as an instance of `cls`, without copying pixels"
         if not isinstance(im, cls):
-            im = im.copy() if type(im) is not Image.Image else im  # file-backed images become plain ones first
+            if type(im) is not Image.Image:  # a file-backed image becomes a plain one, sharing its pixels (a copy costs a decode's half)
+                im.load(); im = im._new(im.im)
             im.__class__ = cls
         return im
 
@@ -98,9 +112,9 @@ class PILBase(Image.Image):
         return im if im.mode == cls._mode else im.convert(cls._mode)
 
     @classmethod
-    def create(cls, src, alpha:str='white'):
-        "An image of this class from a file path, bytes, an array, a tensor or a PIL image (EXIF rotation applied)"
-        if isinstance(src, (str, Path, bytes, bytearray)): im = _open_image(src)
+    def create(cls, src, alpha:str='white', min_size=None):
+        "An image of this class from a file path, bytes, an array, a tensor or a PIL image (EXIF rotation applied); JPEG files decoded at reduced scale if `min_size` allows"
+        if isinstance(src, (str, Path, bytes, bytearray)): im = _open_image(src, min_size)
         elif isinstance(src, Image.Image): im = src
         elif isinstance(src, (np.ndarray, torch.Tensor)): im = _array_to_image(src)
         else: raise TypeError(f"Can't make an image from a {type(src).__name__}: pass a path, bytes, an array, a tensor or a PIL image.")
@@ -197,7 +211,7 @@ class IntToFloatTensor(Transform):
     order = 10
     def __init__(self, div:float=255.): self.div = div
     def encodes(self, x):
-        if isinstance(x, torch.Tensor) and x.dtype == torch.uint8 and x.ndim == 4: return x.float().div_(self.div)
+        if isinstance(x, torch.Tensor) and x.dtype == torch.uint8 and x.ndim == 4: return torch.div(x, self.div, out=torch.empty(x.shape, dtype=torch.float32, device=x.device))  # one pass
         return x
     def decodes(self, x):
         if isinstance(x, torch.Tensor) and x.is_floating_point() and x.ndim == 4:
@@ -206,10 +220,18 @@ class IntToFloatTensor(Transform):
 
 # %% ../../nbs/10_vision_core.ipynb #9bde9442
 class OpenImage(Transform):
-    "Type transform: an item (path, bytes, array, tensor or PIL image) opened with `cls.create`"
+    "Type transform: an item (path, bytes, array, tensor or PIL image) opened with `cls.create`; in a loader, as small as the resize after it allows"
     takes = (str, Path, bytes, bytearray, np.ndarray, torch.Tensor, Image.Image)  # what `create` opens
     def __init__(self, cls=PILImage): self.cls = cls
-    def encodes(self, x): return self.cls.create(x)
+    def encodes(self, x): return self.cls.create(x, min_size=self.min_size_ahead())
+
+    def min_size_ahead(self):
+        "How small the picture may be decoded, as a function of its (h, w): asked of the loader's first item transform (None: full size)"
+        item = item_in_progress()
+        if item is None or self.cls is PILMask: return None
+        first = next((t for t in item['after_item'] if t.runs_on(item['split_idx'])), None)
+        size_for = getattr(first, 'min_source_size', None)
+        return None if size_for is None else (lambda h, w: size_for(h, w, item))
     @property
     def name(self) -> str: return f"{self.cls.__name__}.create"
 

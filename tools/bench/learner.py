@@ -25,7 +25,7 @@ from torch.utils.data import TensorDataset, DataLoader as TorchDataLoader
 from fastcore.script import call_parse
 
 from fastnb.learner import Learner
-from fastnb.data.core import DataLoaders
+from fastnb.data.load import DataLoaders
 from fastnb.losses import CrossEntropyLossFlat
 from fastnb.metrics import accuracy
 from fastnb.optimizer import norm_bias_params

@@ -16,7 +16,8 @@ table it trains on is written to a temporary CSV). The runs alternate (fastnb, f
 times, a fresh model and `set_seed(repeat)` each time, all with `--threads` torch threads; fastai runs in a subprocess
 (`--fastai-python`, skipped if missing) whose script prints one JSON line. Reported: the median fit time (validation
 included, imports and data loading not), items/s (training items x epochs / median seconds), the median final
-validation metric, and fastnb's speed ratios (other's median time / fastnb's: > 1 means fastnb is faster).
+validation metric, and fastnb's speed ratios (other's median time / fastnb's: > 1 means fastnb is faster), with their range
+over the repeats (the ratio of the two runs of each repeat, made one after the other).
 Usage: python tools/bench/run.py [--repeats 3] [--threads 2] [--quick] [--only vision tabular collab lr_find] [--json FILE]
 """
 import argparse, json, os, platform, statistics, sys, tempfile, time
@@ -262,6 +263,8 @@ def runners(ctx) -> dict:
 def bench(workload, items, metric, libs, ctx, repeats, epochs) -> list:
     "Alternate the libraries `repeats` times; one row per library with medians and fastnb's speed ratios"
     runs = {lib: [] for lib in libs}
+    if workload in ('tabular', 'collab'):  # a second each: one untimed run of each first, so that no library pays the first-call costs
+        for run in libs.values(): run(ctx, 0)
     for seed in range(repeats):
         for lib, run in libs.items():
             r = run(ctx, seed); runs[lib].append(r)
@@ -274,13 +277,16 @@ def bench(workload, items, metric, libs, ctx, repeats, epochs) -> list:
     for row in rows:
         if row['library'].startswith('fastnb'):
             for other in rows:
-                if other['library'] in ('fastai', 'plain PyTorch'): row[f"vs {other['library']}"] = other['seconds'] / row['seconds']
+                if other['library'] in ('fastai', 'plain PyTorch'):
+                    row[f"vs {other['library']}"] = other['seconds'] / row['seconds']
+                    per_repeat = [o['seconds'] / r['seconds'] for o, r in zip(other['runs'], row['runs'])]  # side by side, round by round
+                    row[f"vs {other['library']} range"] = (min(per_repeat), max(per_repeat))
     return rows
 
 def markdown(rows) -> str:
     head = "| workload | library | median s | items/s | metric (median) | fastnb speed vs fastai | fastnb speed vs plain |"
     lines = [head, '|' + '---|' * 7]
-    ratio = lambda r, k: f"{r[k]:.2f}x" if k in r else '—'
+    ratio = lambda r, k: f"{r[k]:.2f}x ({r[k + ' range'][0]:.2f}-{r[k + ' range'][1]:.2f})" if k in r else '—'
     for r in rows:
         metric = f"{r['metric_name']} {r['metric']:.2e}" if r['metric_name'] == 'suggested lr' else f"{r['metric_name']} {r['metric']:.4f}"
         lines.append(f"| {r['workload']} | {r['library']} | {r['seconds']:.2f} | {r['items_per_s']:,.0f} {r['items']}/s | {metric} | "
