@@ -168,14 +168,14 @@ def row_order(sampler) -> torch.Tensor:
     return torch.as_tensor(list(sampler), dtype=torch.long)
 
 class RowBatches:
-    "Batches of `bs` rows of `sampler`'s order, as index tensors (slices of one tensor an epoch): what a batch-indexed dataset is given"
+    "Batches of `bs` rows of `sampler`'s order as index arrays (slices of one NumPy array an epoch, which tensors, arrays and DataFrames all take)"
     def __init__(self, sampler,        # the order of the rows: a torch sampler (or any iterable of row numbers)
                  bs:int,         # rows per batch
                  drop_last:bool  # leave out the last batch if it is smaller than `bs`
                 ): self.sampler, self.bs, self.drop_last = sampler, bs, drop_last
     def __len__(self): return len(self.sampler) // self.bs if self.drop_last else -(-len(self.sampler) // self.bs)
     def __iter__(self):
-        order = row_order(self.sampler)
+        order = row_order(self.sampler).numpy()
         stop = len(order) - len(order) % self.bs if self.drop_last else len(order)
         for start in range(0, stop, self.bs): yield order[start:start + self.bs]
 
