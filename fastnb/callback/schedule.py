@@ -4,7 +4,7 @@
 
 # %% ../../nbs/08_callback_schedule.ipynb #ac803511
 from __future__ import annotations
-import math, copy
+import math, copy, warnings
 from collections import namedtuple
 import numpy as np
 import matplotlib.pyplot as plt
@@ -133,7 +133,10 @@ def lr_find(self:Learner, start_lr:float=1e-7, end_lr:float=10., num_it:int=100,
     if self.opt is None: self.create_opt()
     model_state, opt_state = copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.opt.state_dict())
     finder = LRFinder(start_lr, end_lr, num_it, stop_div)
-    try: self.fit(math.ceil(num_it / len(self.dls.train)), cbs=finder)
+    try:
+        with warnings.catch_warnings():  # the finder skips validation on purpose: its nan valid_loss is never shown
+            warnings.filterwarnings('ignore', message='No validation batches')
+            self.fit(math.ceil(num_it / len(self.dls.train)), cbs=finder)
     finally:
         self.model.load_state_dict(model_state)
         self.opt.load_state_dict(opt_state)
