@@ -25,7 +25,8 @@ from fastnb.vision.all import *
 torch.set_num_threads({threads})
 set_seed({seed})
 path = get_dataset('stamps')/'categories'
-dls = ImageDataLoaders.from_folder(path, valid_pct=0.2, seed=42, item_tfms=Resize({size}, method='squish'), bs=32, num_workers=0)
+dls = ImageDataLoaders.from_folder(path, valid_pct=0.2, seed=42, item_tfms=Resize({size}, method='squish'), bs=32,
+                                   num_workers=0)
 marks = []
 class Marks(Callback):
     order = 100
@@ -46,7 +47,8 @@ set_seed({seed})
 path = Path({path!r})
 valid = set(json.loads(Path({valid_file!r}).read_text()))
 dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=get_image_files, get_y=parent_label,
-                   splitter=FuncSplitter(lambda f: str(f.relative_to(path)) in valid), item_tfms=Resize({size}, method='squish'))
+                   splitter=FuncSplitter(lambda f: str(f.relative_to(path)) in valid),
+                   item_tfms=Resize({size}, method='squish'))
 dls = dblock.dataloaders(path, bs=32, num_workers=0)
 marks = []
 class Marks(Callback):
@@ -61,7 +63,8 @@ print(json.dumps({{'n_valid': len(dls.valid_ds), 'marks': [(t - start, e) for t,
 
 def run(python, script) -> dict:
     "Run `script` with `python` in a fresh process; its last line of output, as JSON"
-    res = subprocess.run([python, '-c', script], capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    res = subprocess.run([python, '-c', script], capture_output=True, text=True,
+                         env={**os.environ, 'OMP_NUM_THREADS': '1'})
     if res.returncode: raise SystemExit(f"a run failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -102,13 +105,16 @@ def main():
             if has_fastai:
                 valid_file = Path(tmp)/'valid.json'; valid_file.write_text(json.dumps(pre['valid']))
                 from_path = str(Path.home()/'.fastnb'/'data'/'stamps'/'categories')
-                fa = run(a.fastai_python, FASTAI_WORKER.format(path=from_path, valid_file=str(valid_file), weights=weights, **args))
+                fa = run(a.fastai_python, FASTAI_WORKER.format(path=from_path, valid_file=str(valid_file),
+                                                               weights=weights, **args))
                 assert fa['n_valid'] == len(pre['valid']), fa
                 rows.append(dict(seed=seed, run='fastai pretrained', marks=fa['marks']))
-            rows.append(dict(seed=seed, run='fastnb scratch', marks=run(sys.executable, FASTNB_WORKER.format(pretrained=False, **args))['marks']))
+            scratch = run(sys.executable, FASTNB_WORKER.format(pretrained=False, **args))
+            rows.append(dict(seed=seed, run='fastnb scratch', marks=scratch['marks']))
             for r in rows[-(3 if has_fastai else 2):]:
-                print(f"seed {seed} {r['run']:18} errors {[round(e, 3) for _, e in r['marks']]} "
-                      f"train s {[round(t, 1) for t, _ in r['marks']]} to goal {time_to_goal(r['marks'], a.goal):.1f} s", flush=True)
+                errors, seconds = [round(e, 3) for _, e in r['marks']], [round(t, 1) for t, _ in r['marks']]
+                print(f"seed {seed} {r['run']:18} errors {errors} train s {seconds} "
+                      f"to goal {time_to_goal(r['marks'], a.goal):.1f} s", flush=True)
     print(f"\ngoal: error <= {a.goal} on stamps ({a.size} px, fine_tune({a.epochs})); seconds of training to reach it:")
     by_run = {}
     for r in rows: by_run.setdefault(r['run'], []).append(r)
@@ -118,8 +124,10 @@ def main():
         print(f"  {name:18} to goal {[round(t, 1) for t in ttg]}  final error {[round(e, 3) for e in final]}  "
               f"total s {[round(r['marks'][-1][0], 1) for r in rs]}")
     if has_fastai:
-        ratios = [f['marks'][-1][0] / n['marks'][-1][0] for n, f in zip(by_run['fastnb pretrained'], by_run['fastai pretrained'])]
-        print(f"  whole recipe time, fastai / fastnb: {[round(x, 2) for x in ratios]} (mean {sum(ratios) / len(ratios):.2f})")
+        pairs = zip(by_run['fastnb pretrained'], by_run['fastai pretrained'])
+        ratios = [f['marks'][-1][0] / n['marks'][-1][0] for n, f in pairs]
+        print(f"  whole recipe time, fastai / fastnb: {[round(x, 2) for x in ratios]} "
+              f"(mean {sum(ratios) / len(ratios):.2f})")
     if a.json: Path(a.json).write_text(json.dumps(dict(args=vars(a), rows=rows)))
 
 if __name__ == '__main__': main()
