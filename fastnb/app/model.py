@@ -23,15 +23,15 @@ from .project import Project, ProjectError, check_label, inside, relative_inside
 from .project import _now
 
 # %% auto #0
-__all__ = ['TRAIN_ARCH', 'DOUBTFUL', 'body_or_pixel_features', 'map_features', 'pca_2d', 'grid_cells', 'current_layout', 'layout',
-           'AppProgress', 'check_trainable', 'class_folders', 'wrong_or_doubtful', 'guessing_error', 'heatmap_png',
-           'interpret', 'ProjectModel']
+__all__ = ['TRAIN_ARCH', 'DOUBTFUL', 'MAX_EPOCHS', 'body_or_pixel_features', 'map_features', 'pca_2d', 'grid_cells',
+           'current_layout', 'layout', 'AppProgress', 'check_trainable', 'held_out', 'class_folders',
+           'wrong_or_doubtful', 'guessing_error', 'heatmap_png', 'interpret', 'ProjectModel']
 
 # %% ../../nbs/76_app_model.ipynb #e8e5a9e6
-TRAIN_ARCH = 'efficientnet_lite0'  # the architecture Train trains (ImageNet weights installed with fastnb): the one place to change it
+TRAIN_ARCH = 'efficientnet_lite0'  # what Train trains (ImageNet weights come with fastnb): the one place to change it
 
 def _small_images(files, size:int, bs:int=64, stats:tuple=arch_stats(TRAIN_ARCH)):
-    "Batches of the images `files` squished to `size` pixels, normalised by `stats` (JPEGs decoded at a reduced size: fast)"
+    "Batches of the images `files` squished to `size` pixels, normalised by `stats` (JPEGs decoded at reduced size)"
     mean, std = (torch.tensor(s)[:, None, None] for s in norm_stats(stats, 3))
     for i in range(0, len(files), bs):
         ims = []
@@ -152,13 +152,26 @@ def check_trainable(labels:dict):
                          "kept for validation.")
 
 # %% ../../nbs/76_app_model.ipynb #aa66726d
-def class_folders(p:Project, labels:dict) -> tuple[Path, dict]:
-    "`fastnb_app/classes/<label>/<image>`: links to the labelled images, each checked; (the folder, {link: image})"
+def held_out(labels:dict,  # {image: label}, every label on 2 images or more (`check_trainable`)
+             valid_pct:float=0.2,  # the fraction of each label's images held out
+             seed:int=42  # the same images for the same labels and seed
+            ) -> set:
+    "The images kept for validation: `valid_pct` of each label's, rounded, at least 1 and never all of them"
+    by_label, rng, out = {}, np.random.default_rng(seed), set()
+    for f, label in sorted(labels.items()): by_label.setdefault(label, []).append(f)
+    for label, files in sorted(by_label.items()):
+        n = min(max(1, round(valid_pct * len(files))), len(files) - 1)
+        out.update(files[i] for i in rng.permutation(len(files))[:n])
+    return out
+
+def class_folders(p:Project, labels:dict, valid:set=frozenset()) -> tuple[Path, dict]:
+    "`fastnb_app/classes/{train,valid}/<label>/<image>`: checked links to the images; (the folder, {link: image})"
     shutil.rmtree(p.own_dir('classes'))  # (rmtree refuses a link)
     view, links = p.own_dir('classes'), {}
     for i, (f, label) in enumerate(sorted(labels.items())):
-        link, target = inside(view, f"{check_label(label)}/{i:05d}_{Path(f).name}"), p.path/p.check_file(f)
-        link.parent.mkdir(exist_ok=True)
+        part = 'valid' if f in valid else 'train'
+        link, target = inside(view, f"{part}/{check_label(label)}/{i:05d}_{Path(f).name}"), p.path/p.check_file(f)
+        link.parent.mkdir(parents=True, exist_ok=True)
         try: link.symlink_to(target)
         except OSError: shutil.copy(target, link)  # where links aren't allowed
         links[link] = f
@@ -235,6 +248,8 @@ def _well_formed(it) -> bool:
         return all(map(relative_inside, files)) and all(re.fullmatch(r'[0-9a-f]{8}/\d+\.png', h) for h in heatmaps)
     except (TypeError, KeyError, ValueError): return False
 
+MAX_EPOCHS = 100  # the most epochs one Train may ask for (a typo such as 1000 would hold the machine for hours)
+
 class ProjectModel:
     "The model of project `p`: trained in a background thread (progress, cancel, a record on disk), loaded, used"
     def __init__(self, p:Project):
@@ -251,6 +266,8 @@ class ProjectModel:
               seed:int=42  # for the split and the training
              ) -> dict:
         "Start training `arch` on the labelled images in a background thread; returns the run (updated as it goes)"
+        if not (isinstance(epochs, int) and 1 <= epochs <= MAX_EPOCHS):
+            raise ValueError(f"Epochs must be a whole number from 1 to {MAX_EPOCHS}, not {epochs!r}.")
         p = self.project
         with p.lock():
             if self.is_training:
@@ -276,9 +293,8 @@ class ProjectModel:
 
     def _fit(self, labels:dict, epochs:int, arch, size:int, bs:int, seed:int) -> tuple:
         set_seed(seed)
-        view, links = class_folders(self.project, labels)
-        dls = ImageDataLoaders.from_folder(view, valid_pct=0.2, seed=seed, item_tfms=Resize(size, method='squish'),
-                                           bs=bs, num_workers=0)
+        view, links = class_folders(self.project, labels, held_out(labels, 0.2, seed))
+        dls = ImageDataLoaders.from_folder(view, item_tfms=Resize(size, method='squish'), bs=bs, num_workers=0)
         pretrained = pretrained_available(arch)
         learn = vision_learner(dls, arch, pretrained=pretrained, metrics=error_rate)
         learn.silent = True

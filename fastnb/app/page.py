@@ -14,7 +14,7 @@ from fasthtml.common import (to_xml, NotStr, Html, Head, Body, Title, Meta, Styl
                              Form, Input, Button, Img, Table, Tr, Th, Td, Progress, Details, Summary, Pre, Code, Select,
                              Option, Label, Section, Ul, Li, Datalist, Small)
 from .project import Project
-from .model import DOUBTFUL
+from .model import DOUBTFUL, MAX_EPOCHS
 
 # %% auto #0
 __all__ = ['CSS', 'JS', 'loss_svg', 'status', 'project_part', 'map_part', 'train_part', 'verdict', 'inspect_part', 'use_part',
@@ -179,7 +179,8 @@ def map_part(p:Project, lay:dict|None, job:dict|None=None):
 def train_part(run:dict, epochs:int=3):
     "3. The train and cancel buttons, the progress bar and the loss curve (redrawn by the page's script while training)"
     st = status(run)
-    epochs = Label('Epochs ', Input(type='number', name='epochs', value=epochs, min=1, max=100, style='width:4em'))
+    epochs = Input(type='number', name='epochs', value=epochs, min=1, max=MAX_EPOCHS, style='width:4em')
+    epochs = Label('Epochs ', epochs)
     return Section(H2('3. Train'), Form(epochs, Button('Train', id='train-button'), method='post', action='/train'),
                    Form(Button('Cancel', id='cancel-button'), method='post', action='/cancel'),
                    Div(Progress(value=st['done'] / st['total'] if st['total'] else 0, max=1, id='progress'), ' ',

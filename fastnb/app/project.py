@@ -210,8 +210,9 @@ class Project:
                                "Move it away and open the folder again.")
         for root, dirs, files in os.walk(self.dir):
             for p in (Path(root)/n for n in dirs + files):
-                ours = len(p.relative_to(self.dir).parts) == 3 and p.relative_to(self.dir).parts[0] == 'classes'
-                if p.is_symlink() and not ours:  # `classes/<label>/<image>`: the app's links (rebuilt, never written)
+                rel = p.relative_to(self.dir).parts
+                ours = len(rel) == 4 and rel[0] == 'classes' and rel[1] in ('train', 'valid')
+                if p.is_symlink() and not ours:  # `classes/{train,valid}/<label>/<image>`: the app's links (rebuilt)
                     raise ProjectError(f"{p} is a link: the app's own files never are (writing through it could change "
                                        "files outside the project). Remove it and open the folder again.")
         if (self.dir/'log.txt').is_file() and (self.dir/'log.txt').stat().st_nlink > 1:
