@@ -40,7 +40,8 @@ def expand_hyper(value, n_groups:int, name:str='lr') -> list[float]:
     "One value per parameter group from a number, a list, `slice(hi)` or `slice(lo, hi)`"
     if isinstance(value, slice):
         lo, hi = value.start, value.stop
-        if hi is None: raise ValueError(f"{name}={value!r}: a slice needs an upper value, e.g. slice(1e-5, 1e-3) or slice(1e-3).")
+        if hi is None: raise ValueError(f"{name}={value!r}: a slice needs an upper value, e.g. slice(1e-5, 1e-3) or "
+                                        "slice(1e-3).")
         if lo is None: return [hi/10]*(n_groups-1) + [hi]
         if n_groups == 1: return [hi]
         if lo <= 0 or hi <= 0: raise ValueError(f"{name}={value!r}: a geometric spread needs positive values.")
@@ -55,7 +56,8 @@ def expand_hyper(value, n_groups:int, name:str='lr') -> list[float]:
 
 # %% ../nbs/05_optimizer.ipynb #c623536b
 def fused_supported(opt_class:type, params) -> bool:
-    "Whether torch's `opt_class` has a fused step (one kernel for all parameters) for `params`: float tensors on CPU or CUDA"
+    ("Whether torch's `opt_class` has a fused step (one kernel for all parameters) for `params`: float tensors on CPU "
+     "or CUDA")
     return ('fused' in inspect.signature(opt_class).parameters
             and all(p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in params))
 
@@ -77,7 +79,8 @@ class OptimWrapper:
         self.param_lists = self._as_groups(params)
         self.hyper_map = {'lr': ('lr', None), **hyper_map}
         if fused is None: fused = fused_supported(opt_class, [p for ps in self.param_lists for p in ps])
-        self.opt = opt_class([{'params': ps} for ps in self.param_lists], lr=1e-3, weight_decay=0., **({'fused': True} if fused else {}))
+        self.opt = opt_class([{'params': ps} for ps in self.param_lists], lr=1e-3, weight_decay=0.,
+                             **({'fused': True} if fused else {}))
         self.train_always, self.no_wd = {id(p) for p in train_always}, {id(p) for p in no_wd}
         self._decayable = [[p for p in ps if id(p) not in self.no_wd] for ps in self.param_lists]
         self.frozen_idx = 0
@@ -86,16 +89,19 @@ class OptimWrapper:
     @staticmethod
     def _as_groups(params) -> list[list[nn.Parameter]]:
         params = list(params)
-        if not params: raise ValueError("The optimizer got no parameters: does the model have any, or did the splitter return none?")
+        if not params: raise ValueError("The optimizer got no parameters: does the model have any, or did the splitter "
+                                        "return none?")
         groups = [list(g) for g in params] if not isinstance(params[0], torch.Tensor) else [params]
         ids = [id(p) for g in groups for p in g]
-        if len(ids) != len(set(ids)): raise ValueError("A parameter appears in two groups: the splitter must put each parameter in one group only.")
+        if len(ids) != len(set(ids)): raise ValueError("A parameter appears in two groups: the splitter must put each "
+                                                       "parameter in one group only.")
         return groups
 
     @property
     def param_groups(self) -> list[dict]: return self.opt.param_groups
     def __len__(self) -> int: return len(self.param_lists)
-    def __repr__(self) -> str: return f"{type(self).__name__}({type(self.opt).__name__}, {len(self)} groups: {self.hypers})"
+    def __repr__(self) -> str: return (f"{type(self).__name__}({type(self.opt).__name__}, {len(self)} groups: "
+                                       f"{self.hypers})")
 
     def hyper_names(self) -> list[str]:
         "The names of the hyper-parameters this optimizer has, e.g. `['lr', 'mom', 'sqr_mom', 'eps', 'wd']`"
@@ -107,7 +113,8 @@ class OptimWrapper:
         return [{**{n: _get_hyper(g, w) for n,w in self.hyper_map.items()}, 'wd': g['wd']} for g in self.param_groups]
 
     def get_hyper(self, name:str, group_idx:int=-1):
-        "The value of hyper-parameter `name` in group `group_idx` (default the last), or `None` if this optimizer has none"
+        ("The value of hyper-parameter `name` in group `group_idx` (default the last), or `None` if this optimizer has "
+         "none")
         if name == 'wd': return self.param_groups[group_idx]['wd']
         where = self.hyper_map.get(name)
         return None if where is None else _get_hyper(self.param_groups[group_idx], where)
@@ -117,7 +124,8 @@ class OptimWrapper:
         if name not in self.hyper_names():
             raise KeyError(f"{type(self.opt).__name__} has no hyper-parameter {name!r}; it has {self.hyper_names()}.")
         for group, v in zip(self.param_groups, expand_hyper(value, len(self), name)):
-            v = v.item() if hasattr(v, 'item') else v  # plain floats, not NumPy/torch scalars: state dicts stay loadable with weights_only
+            # plain floats, not NumPy/torch scalars: state dicts stay loadable with weights_only
+            v = v.item() if hasattr(v, 'item') else v
             if name == 'wd': group['wd'] = v
             else: _set_hyper(group, self.hyper_map[name], v)
 
@@ -147,14 +155,16 @@ class OptimWrapper:
         return {'opt': self.opt.state_dict(), 'frozen_idx': self.frozen_idx}
 
     def load_state_dict(self, state:dict):
-        "Restore a state saved by `state_dict` (keeping this optimizer's own choice of fused step, which depends on the device)"
+        ("Restore a state saved by `state_dict` (keeping this optimizer's own choice of fused step, which depends on "
+         "the device)")
         fused = [g.get('fused') for g in self.param_groups]
         self.opt.load_state_dict(state['opt'])
         for g, f in zip(self.param_groups, fused): g['fused'] = f
         self.freeze_to(state.get('frozen_idx', 0))
 
     def freeze_to(self, n:int):
-        "Train only the groups from index `n` on (negative `n` counts from the end); `train_always` params keep training"
+        ("Train only the groups from index `n` on (negative `n` counts from the end); `train_always` params keep "
+         "training")
         n_groups = len(self)
         frozen_idx = n if n >= 0 else n_groups + n
         if not 0 <= frozen_idx < n_groups:
@@ -183,4 +193,5 @@ def Adam(params, lr:float|slice=1e-3, mom:float=0.9, sqr_mom:float=0.99, eps:flo
          train_always:Iterable=(), no_wd:Iterable=(), fused:bool|None=None) -> OptimWrapper:
     "Adam (`torch.optim.Adam`) with decoupled weight decay `wd`, i.e. AdamW; `mom`, `sqr_mom` are beta1, beta2"
     return OptimWrapper(torch.optim.Adam, params, {'mom': ('betas', 0), 'sqr_mom': ('betas', 1), 'eps': ('eps', None)},
-                        lr=lr, wd=wd, mom=mom, sqr_mom=sqr_mom, eps=eps, train_always=train_always, no_wd=no_wd, fused=fused)
+                        lr=lr, wd=wd, mom=mom, sqr_mom=sqr_mom, eps=eps, train_always=train_always, no_wd=no_wd,
+                        fused=fused)
