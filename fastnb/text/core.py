@@ -93,14 +93,14 @@ _re_spaces = re.compile(r'\s+')
 _re_word_end, _re_word_start = re.compile(r'\w*\Z'), re.compile(r'\w*')
 
 def _is_safe_cut(t:str, start:int, end:int) -> bool:
-    "Whether the rules see nothing across the whitespace `t[start:end]`: not the same word on both sides, no `<` tag open"
+    "Whether the rules see nothing across the whitespace `t[start:end]`: not one word on both sides, no `<` tag open"
     left = t[max(start - 1000, 0):start].rsplit(None, 1)[-1] if start else ''
     right = t[end:end + 1000].split(None, 1)[0] if end < len(t) else ''
     word = _re_word_end.search(left).group()
     return not (word and word == _re_word_start.match(right).group()) and '<' not in left
 
 def _cut_point(t:str, lo:int, hi:int) -> int:
-    "Where a piece of `t` ends: after the last safe blank line, line break or space in `t[lo:hi]`, else the next safe one"
+    "Where a piece of `t` ends: after the last safe blank line, line break or space in `t[lo:hi]`, else the next one"
     for sep in ('\n\n', '\n', ' '):
         p = t.rfind(sep, lo, hi)
         while p >= lo:
@@ -126,7 +126,7 @@ def text_pieces(t:str, max_chars:int=100_000):
 class Tokenizer:
     "Cut texts into tokens: `pre_rules` on the string, `word_tokenize`, `post_rules` on the tokens, `xxbos` first"
     version = 1  # bump when the rules change meaning: cached tokens of older versions are then not reused
-    piece_chars = 100_000  # long texts are tokenized in pieces of about this many characters (`text_pieces`); None: whole
+    piece_chars = 100_000  # long texts are tokenized in pieces of about this many characters (`text_pieces`); None: not
     def __init__(self, pre_rules:list|None=None, post_rules:list|None=None, add_bos:bool=True, add_eos:bool=False):
         self.pre_rules = list(defaults_pre_rules if pre_rules is None else pre_rules)
         self.post_rules = list(defaults_post_rules if post_rules is None else post_rules)
@@ -198,7 +198,7 @@ def decode_tokens(toks:list[str]) -> str:
 
 # %% ../../nbs/40_text_core.ipynb #16c0d29d
 class TokenIds:
-    "Texts' tokens, compactly: each distinct token once (`tokens`, first seen first) and every text as indices into them"
+    "Texts' tokens, compactly: each distinct token once (`tokens`, first seen first), every text as indices into them"
     def __init__(self, tokens:list, # each distinct token once, in the order first seen
                  ids:torch.Tensor, # the texts' tokens as indices into `tokens` (int32), end to end
                  lengths:list): # how many tokens each text has
@@ -289,7 +289,7 @@ def tokenize_to_ids(texts, # strings
                     cache:bool=True, # keep the result on disk, and read it back next time
                     chunksize:int=500 # texts a worker cuts at a time
                    ) -> TokenIds:
-    "The tokens of `texts` (in order) as `TokenIds`, cut by `tok` a piece at a time over `n_workers` processes, cached on disk if `cache`"
+    "The tokens of `texts` (in order) as `TokenIds`, cut a piece at a time in `n_workers` processes, cached if `cache`"
     texts, tok = list(texts), tok or Tokenizer()
     for i, t in enumerate(texts): _check_text(t, i)
     file = tokens_cache_dir()/f'{_cache_key(texts, tok)}.txt' if cache and texts else None
@@ -309,7 +309,8 @@ def tokenize_to_ids(texts, # strings
     if file is not None: _write_cache(file, res); prune_tokens_cache()
     return res
 
-def tokenize_texts(texts, tok:Tokenizer|None=None, n_workers:int|None=None, cache:bool=True, chunksize:int=500) -> list[list[str]]:
+def tokenize_texts(texts, tok:Tokenizer|None=None, n_workers:int|None=None, cache:bool=True,
+                   chunksize:int=500) -> list[list[str]]:
     "The tokens of each text of `texts` (in order), cut by `tok` over `n_workers` processes, cached on disk if `cache`"
     return tokenize_to_ids(texts, tok, n_workers, cache, chunksize).token_lists()
 
@@ -442,8 +443,8 @@ class SentencePieceTokenizer(Tokenizer):
     def piece_tokens(self, t:str) -> list[str]:
         "The SentencePiece pieces of `t`, a text or a piece of one (no `xxbos`): its words encoded 200 at a time"
         ws = self.word_tokens(t)  # (as in training: SentencePiece scores a long string with too little precision)
-        return [p for line in self.processor.encode([' '.join(ws[k:k+200]) for k in range(0, len(ws), 200)], out_type=str)
-                for p in line]
+        lines = [' '.join(ws[k:k+200]) for k in range(0, len(ws), 200)]
+        return [p for line in self.processor.encode(lines, out_type=str) for p in line]
     def decode(self, toks:list[str]) -> str:
         "Readable text from pieces: glued into words at SentencePiece's word marks (`▁`), then `decode_tokens`"
         return decode_tokens(''.join(f' {t} ' if t in _spec_set else t for t in toks).replace('\u2581', ' ').split())

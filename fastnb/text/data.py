@@ -114,7 +114,7 @@ class TextClasDataset(TorchDataset):
     def __getitem__(self, rows):
         idxs = self.order[rows]
         x = torch.nn.utils.rnn.pad_sequence([self.docs[i][:self.max_len] for i in idxs], batch_first=True,
-                                            padding_value=self.pad_idx).long()  # (docs may be int32: int64 made per batch)
+                                            padding_value=self.pad_idx).long()  # (int32 docs: int64 per batch)
         return (x,) if self.y is None else (x, self.y[idxs])
 
     @property
@@ -201,7 +201,7 @@ class TextDataLoaders(DataLoaders):
         "Loaders from lists of texts (and labels, for a classifier): the vocab from the training texts unless `text_vocab` is given"
     # (`seq_len`: fastai's name for `bptt`; a classifier's texts are cut at `max_len` tokens)
         tok, bptt = (tok or Tokenizer()).setup(train_texts), seq_len or bptt  # (a SentencePiece tokenizer learns its pieces here)
-        train_ids, valid_ids = tokenize_to_ids(train_texts, tok), tokenize_to_ids(valid_texts, tok)  # (compact: see tokenize_to_ids)
+        train_ids, valid_ids = tokenize_to_ids(train_texts, tok), tokenize_to_ids(valid_texts, tok)  # (compact)
         vocab = L(text_vocab) if text_vocab is not None else make_vocab(train_ids.counts(), min_freq, max_vocab)
         train_docs, valid_docs = train_ids.numericalize(vocab), valid_ids.numericalize(vocab)
         del train_ids, valid_ids
