@@ -211,7 +211,8 @@ class TokenIds:
         return Counter(dict(zip(self.tokens, torch.bincount(self.ids, minlength=len(self.tokens)).tolist())))
     def token_lists(self) -> list[list[str]]:
         "Each text's tokens as a list of strings"
-        return [[self.tokens[i] for i in d.tolist()] for d in self.ids.split(self.lengths)]
+        tokens = np.array(self.tokens, dtype=object)
+        return [tokens[d.numpy()].tolist() for d in self.ids.split(self.lengths)]
     def numericalize(self, vocab:list) -> list[torch.Tensor]:
         "Each text as its tokens' indices in `vocab` (`xxunk`, 0, for unknown ones): int32 tensors, views of one"
         o2i = Numericalize(vocab).o2i
@@ -260,12 +261,12 @@ def _cache_key(texts:list[str], tok:Tokenizer) -> str:
 def _write_cache(file:Path, res:TokenIds, n_per_write:int=100_000):
     "`res` as text in `file` (tokens joined by spaces, one text a line), written a slice of tokens at a time"
     file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_suffix(f'.{os.getpid()}.tmp')
+    tmp, tokens = file.with_suffix(f'.{os.getpid()}.tmp'), np.array(res.tokens, dtype=object)
     with open(tmp, 'w', encoding='utf-8', newline='') as f:
         for k, d in enumerate(res.ids.split(res.lengths)):
             if k: f.write('\n')
             for s in range(0, len(d), n_per_write):
-                f.write((' ' if s else '') + ' '.join([res.tokens[i] for i in d[s:s+n_per_write].tolist()]))
+                f.write((' ' if s else '') + ' '.join(tokens[d[s:s+n_per_write].numpy()].tolist()))
     tmp.replace(file)  # atomic: another process never reads half a file
 
 def _read_cache(file:Path, n_texts:int, block_chars:int=1 << 20) -> TokenIds|None:
