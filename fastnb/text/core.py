@@ -5,10 +5,11 @@
 # %% ../../nbs/40_text_core.ipynb #68d9a990
 from __future__ import annotations
 import base64, hashlib, html, io, json, os, re, time
+from array import array
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-import torch
+import numpy as np, torch
 from fastcore.foundation import L
 from ..serialize import register, short_repr, versioned, check_versioned
 from ..data.transforms import Transform
@@ -17,9 +18,10 @@ from ..data.external import fastnb_home
 # %% auto #0
 __all__ = ['UNK', 'PAD', 'BOS', 'EOS', 'FLD', 'TK_REP', 'TK_WREP', 'TK_UP', 'TK_MAJ', 'text_spec_tok', 'defaults_pre_rules',
            'defaults_post_rules', 'TOKENS_CACHE_BYTES', 'fix_html', 'replace_rep', 'replace_wrep', 'spec_add_spaces',
-           'rm_useless_spaces', 'replace_all_caps', 'replace_maj', 'word_tokenize', 'Tokenizer', 'decode_tokens',
-           'default_tokenize_workers', 'tokens_cache_dir', 'tokenize_texts', 'prune_tokens_cache', 'make_vocab',
-           'Numericalize', 'save_vocab', 'load_vocab', 'SentencePieceTokenizer']
+           'rm_useless_spaces', 'replace_all_caps', 'replace_maj', 'word_tokenize', 'text_pieces', 'Tokenizer',
+           'decode_tokens', 'TokenIds', 'default_tokenize_workers', 'tokens_cache_dir', 'tokenize_to_ids',
+           'tokenize_texts', 'prune_tokens_cache', 'make_vocab', 'Numericalize', 'save_vocab', 'load_vocab',
+           'SentencePieceTokenizer']
 
 # %% ../../nbs/40_text_core.ipynb #d570c40d
 UNK, PAD, BOS, EOS, FLD, TK_REP, TK_WREP, TK_UP, TK_MAJ = 'xxunk xxpad xxbos xxeos xxfld xxrep xxwrep xxup xxmaj'.split()
@@ -86,11 +88,45 @@ def _check_text(t, i:int):
         raise ValueError(f"Text {i} is empty ({t!r}): there is nothing to learn from. Drop empty texts first, e.g. "
                          "`df = df[df.text.str.strip() != '']`.")
 
+# %% ../../nbs/40_text_core.ipynb #piece0exp
+_re_spaces = re.compile(r'\s+')
+_re_word_end, _re_word_start = re.compile(r'\w*\Z'), re.compile(r'\w*')
+
+def _is_safe_cut(t:str, start:int, end:int) -> bool:
+    "Whether the rules see nothing across the whitespace `t[start:end]`: not one word on both sides, no `<` tag open"
+    left = t[max(start - 1000, 0):start].rsplit(None, 1)[-1] if start else ''
+    right = t[end:end + 1000].split(None, 1)[0] if end < len(t) else ''
+    word = _re_word_end.search(left).group()
+    return not (word and word == _re_word_start.match(right).group()) and '<' not in left
+
+def _cut_point(t:str, lo:int, hi:int) -> int:
+    "Where a piece of `t` ends: after the last safe blank line, line break or space in `t[lo:hi]`, else the next one"
+    for sep in ('\n\n', '\n', ' '):
+        p = t.rfind(sep, lo, hi)
+        while p >= lo:
+            start, end = p, _re_spaces.match(t, p).end()
+            while start > 0 and t[start-1].isspace(): start -= 1
+            if _is_safe_cut(t, start, end): return end
+            p = t.rfind(sep, lo, start)
+    for m in _re_spaces.finditer(t, hi):
+        if _is_safe_cut(t, m.start(), m.end()): return m.end()
+    return len(t)
+
+def text_pieces(t:str, max_chars:int=100_000):
+    "`t` in pieces of about `max_chars` characters, cut after whitespace where no rule looks across (a generator)"
+    start = 0
+    while len(t) - start > max_chars:
+        end = _cut_point(t, start + max_chars // 2, start + max_chars)
+        yield t[start:end]
+        start = end
+    if start < len(t): yield t[start:]
+
 # %% ../../nbs/40_text_core.ipynb #825acf3c
 @register  # the tokenizer is saved with the data (JSON), so that `load_learner` tokenizes new texts the same way
 class Tokenizer:
     "Cut texts into tokens: `pre_rules` on the string, `word_tokenize`, `post_rules` on the tokens, `xxbos` first"
     version = 1  # bump when the rules change meaning: cached tokens of older versions are then not reused
+    piece_chars = 100_000  # long texts are tokenized in pieces of about this many characters (`text_pieces`); None: not
     def __init__(self, pre_rules:list|None=None, post_rules:list|None=None, add_bos:bool=True, add_eos:bool=False):
         self.pre_rules = list(defaults_pre_rules if pre_rules is None else pre_rules)
         self.post_rules = list(defaults_post_rules if post_rules is None else post_rules)
@@ -98,8 +134,18 @@ class Tokenizer:
 
     def __call__(self, t:str, i:int=0) -> list[str]:
         "The tokens of the text `t` (`i`: its index, for error messages)"
+        return [tok for toks in self.pieces(t, i) for tok in toks]
+
+    def pieces(self, t:str, i:int=0):
+        "The tokens of the text `t` a piece at a time (lists; `xxbos` first, `xxeos` last): what a long text needs"
         _check_text(t, i)
-        return ([BOS] if self.add_bos else []) + self.word_tokens(t) + ([EOS] if self.add_eos else [])
+        if self.add_bos: yield [BOS]
+        for piece in (text_pieces(t, self.piece_chars) if self.piece_chars else [t]): yield self.piece_tokens(piece)
+        if self.add_eos: yield [EOS]
+
+    def piece_tokens(self, t:str) -> list[str]:
+        "The tokens of `t`, a text or a piece of one (no `xxbos`): its word tokens"
+        return self.word_tokens(t)
 
     def word_tokens(self, t:str) -> list[str]:
         "The tokens of `t`: `pre_rules`, `word_tokenize`, `post_rules` (no `xxbos`)"
@@ -151,9 +197,52 @@ def decode_tokens(toks:list[str]) -> str:
     return out
 
 # %% ../../nbs/40_text_core.ipynb #16c0d29d
-def _tokenize_chunk(args) -> list[list[str]]:
+class TokenIds:
+    "Texts' tokens, compactly: each distinct token once (`tokens`, first seen first), every text as indices into them"
+    def __init__(self, tokens:list, # each distinct token once, in the order first seen
+                 ids:torch.Tensor, # the texts' tokens as indices into `tokens` (int32), end to end
+                 lengths:list): # how many tokens each text has
+        self.tokens, self.ids, self.lengths = tokens, ids, list(lengths)
+    def __len__(self): return len(self.lengths)
+    def __repr__(self): return f"TokenIds({len(self)} texts, {len(self.ids):,} tokens, {len(self.tokens):,} distinct)"
+
+    def counts(self) -> Counter:
+        "How often each token comes (in the order first seen, so that `make_vocab` breaks ties as on the token lists)"
+        return Counter(dict(zip(self.tokens, torch.bincount(self.ids, minlength=len(self.tokens)).tolist())))
+    def token_lists(self) -> list[list[str]]:
+        "Each text's tokens as a list of strings"
+        tokens = np.array(self.tokens, dtype=object)
+        return [tokens[d.numpy()].tolist() for d in self.ids.split(self.lengths)]
+    def numericalize(self, vocab:list) -> list[torch.Tensor]:
+        "Each text as its tokens' indices in `vocab` (`xxunk`, 0, for unknown ones): int32 tensors, views of one"
+        o2i = Numericalize(vocab).o2i
+        lookup = torch.tensor([o2i.get(t, 0) for t in self.tokens], dtype=torch.int32)
+        return list((lookup[self.ids] if len(self.tokens) else self.ids).split(self.lengths))
+
+class _IdsBuilder:
+    "A `TokenIds` built a list of tokens at a time (`add`, `end_text`), or from other builders' results (`merge`)"
+    def __init__(self): self.index, self.ids, self.lengths, self.n_done = {}, array('i'), [], 0
+    def add(self, toks:list):
+        index = self.index
+        self.ids.extend([index.setdefault(t, len(index)) for t in toks])
+    def end_text(self): self.lengths.append(len(self.ids) - self.n_done); self.n_done = len(self.ids)
+    def add_texts(self, tok, texts:list, start:int=0) -> _IdsBuilder:
+        for i, t in enumerate(texts):
+            for toks in tok.pieces(t, start + i): self.add(toks)
+            self.end_text()
+        return self
+    def merge(self, tokens:list, ids:array, lengths:list):
+        remap = np.array([self.index.setdefault(t, len(self.index)) for t in tokens], dtype=np.int32)
+        self.ids.frombytes(memoryview(remap[np.frombuffer(ids, dtype=np.int32)]).cast('B'))
+        self.lengths += lengths; self.n_done = len(self.ids)
+    def result(self) -> TokenIds:
+        return TokenIds(list(self.index), torch.from_numpy(np.frombuffer(self.ids, dtype=np.int32)), self.lengths)
+
+def _tokenize_chunk(args) -> tuple:
+    "A worker's share: (distinct tokens, their ids, lengths) of a chunk of texts"
     tok, texts, start = args
-    return [tok(t, start + i) for i, t in enumerate(texts)]
+    b = _IdsBuilder().add_texts(tok, texts, start)
+    return list(b.index), b.ids, b.lengths
 
 def default_tokenize_workers(n_texts:int) -> int:
     "Processes for tokenizing `n_texts`: none under 2,000 texts (starting processes costs more), else one per core"
@@ -169,27 +258,62 @@ def _cache_key(texts:list[str], tok:Tokenizer) -> str:
     for t in texts: h.update(t.encode('utf-8', 'surrogatepass')); h.update(b'\0')
     return h.hexdigest()[:20]
 
-def tokenize_texts(texts, tok:Tokenizer|None=None, n_workers:int|None=None, cache:bool=True, chunksize:int=500) -> list[list[str]]:
-    "The tokens of each text of `texts` (in order), cut by `tok` over `n_workers` processes, cached on disk if `cache`"
+def _write_cache(file:Path, res:TokenIds, n_per_write:int=100_000):
+    "`res` as text in `file` (tokens joined by spaces, one text a line), written a slice of tokens at a time"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp, tokens = file.with_suffix(f'.{os.getpid()}.tmp'), np.array(res.tokens, dtype=object)
+    with open(tmp, 'w', encoding='utf-8', newline='') as f:
+        for k, d in enumerate(res.ids.split(res.lengths)):
+            if k: f.write('\n')
+            for s in range(0, len(d), n_per_write):
+                f.write((' ' if s else '') + ' '.join(tokens[d[s:s+n_per_write].numpy()].tolist()))
+    tmp.replace(file)  # atomic: another process never reads half a file
+
+def _read_cache(file:Path, n_texts:int, block_chars:int=1 << 20) -> TokenIds|None:
+    "The tokens in the cache `file`, read a block at a time; None if it doesn't hold `n_texts` texts (damaged)"
+    b, rest = _IdsBuilder(), ''
+    with open(file, encoding='utf-8', newline='') as f:
+        while block := f.read(block_chars):
+            *lines, rest = (rest + block).split('\n')
+            for line in lines:
+                if line: b.add(line.split(' '))
+                b.end_text()
+            cut = rest.rfind(' ')
+            if cut > 0: b.add(rest[:cut].split(' ')); rest = rest[cut+1:]
+    if rest: b.add(rest.split(' '))
+    b.end_text()
+    return b.result() if len(b.lengths) == n_texts else None
+
+def tokenize_to_ids(texts, # strings
+                    tok:Tokenizer|None=None, # default: `Tokenizer()`
+                    n_workers:int|None=None, # processes; default: `default_tokenize_workers`
+                    cache:bool=True, # keep the result on disk, and read it back next time
+                    chunksize:int=500 # texts a worker cuts at a time
+                   ) -> TokenIds:
+    "The tokens of `texts` (in order) as `TokenIds`, cut a piece at a time in `n_workers` processes, cached if `cache`"
     texts, tok = list(texts), tok or Tokenizer()
     for i, t in enumerate(texts): _check_text(t, i)
-    file = tokens_cache_dir()/f'{_cache_key(texts, tok)}.txt' if cache else None
+    file = tokens_cache_dir()/f'{_cache_key(texts, tok)}.txt' if cache and texts else None
     if file is not None and file.exists():
-        try: os.utime(file)  # used now: the last to go when the cache is pruned
-        except OSError: pass  # (a read-only cache still reads)
-        return [line.split(' ') for line in file.read_text(encoding='utf-8').split('\n')[:len(texts)]]
+        res = _read_cache(file, len(texts))
+        if res is not None:
+            try: os.utime(file)  # used now: the last to go when the cache is pruned
+            except OSError: pass  # (a read-only cache still reads)
+            return res
     n_workers = default_tokenize_workers(len(texts)) if n_workers is None else n_workers
-    chunks = [(tok, texts[i:i+chunksize], i) for i in range(0, len(texts), chunksize)]
     if n_workers > 1:
-        with ProcessPoolExecutor(n_workers) as ex: toks = [t for chunk in ex.map(_tokenize_chunk, chunks) for t in chunk]
-    else: toks = [t for chunk in map(_tokenize_chunk, chunks) for t in chunk]
-    if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f'.{os.getpid()}.tmp')
-        tmp.write_text('\n'.join(' '.join(t) for t in toks), encoding='utf-8')
-        tmp.replace(file)  # atomic: another process never reads half a file
-        prune_tokens_cache()
-    return toks
+        b, chunks = _IdsBuilder(), [(tok, texts[i:i+chunksize], i) for i in range(0, len(texts), chunksize)]
+        with ProcessPoolExecutor(n_workers) as ex:
+            for chunk in ex.map(_tokenize_chunk, chunks): b.merge(*chunk)
+    else: b = _IdsBuilder().add_texts(tok, texts)
+    res = b.result()
+    if file is not None: _write_cache(file, res); prune_tokens_cache()
+    return res
+
+def tokenize_texts(texts, tok:Tokenizer|None=None, n_workers:int|None=None, cache:bool=True,
+                   chunksize:int=500) -> list[list[str]]:
+    "The tokens of each text of `texts` (in order), cut by `tok` over `n_workers` processes, cached on disk if `cache`"
+    return tokenize_to_ids(texts, tok, n_workers, cache, chunksize).token_lists()
 
 TOKENS_CACHE_BYTES = 2_000_000_000  # the most the tokens cache holds; `$FASTNB_TOKENS_CACHE_MB` overrides it
 
@@ -210,10 +334,11 @@ def prune_tokens_cache(max_bytes:int|None=None) -> list[Path]:
     return deleted
 
 # %% ../../nbs/40_text_core.ipynb #f0dfd9d1
-def make_vocab(token_lists, min_freq:int=3, max_vocab:int=60000, special_toks:list|None=None) -> L:
+def make_vocab(token_lists, # lists of tokens, or a `Counter` of tokens (`TokenIds.counts()`)
+               min_freq:int=3, max_vocab:int=60000, special_toks:list|None=None) -> L:
     "Special tokens, then the tokens of `token_lists` seen `min_freq`+ times, most frequent first (at most `max_vocab`), padded to a multiple of 8"
     special_toks = list(text_spec_tok if special_toks is None else special_toks)
-    counts = Counter(t for toks in token_lists for t in toks)
+    counts = token_lists if isinstance(token_lists, Counter) else Counter(t for toks in token_lists for t in toks)
     vocab = special_toks + [t for t, n in counts.most_common(max_vocab) if n >= min_freq and t not in special_toks]
     vocab = vocab[:max(max_vocab, len(special_toks))]
     return L(vocab + [f'xxfake{i}' for i in range(-len(vocab) % 8)])
@@ -297,11 +422,12 @@ class SentencePieceTokenizer(Tokenizer):
     def setup(self, texts) -> SentencePieceTokenizer:
         "Train the SentencePiece model on the training `texts`, unless it has one; returns `self`"
         if self.model is None:
-            def lines():  # long texts as lines of 200 tokens at most
+            def lines():  # long texts as lines of 200 tokens at most, a piece of text at a time
                 for i, t in enumerate(texts):
                     _check_text(t, i)
-                    ws = self.words(t).split(' ')
-                    for k in range(0, len(ws), 200): yield ' '.join(ws[k:k+200])
+                    for piece in (text_pieces(t, self.piece_chars) if self.piece_chars else [t]):
+                        ws = self.words(piece).split(' ')
+                        for k in range(0, len(ws), 200): yield ' '.join(ws[k:k+200])
             self.model = _train_sentencepiece(lines(), self.vocab_sz, self.model_type, [t for t in text_spec_tok if t != UNK])
         return self
 
@@ -314,11 +440,12 @@ class SentencePieceTokenizer(Tokenizer):
         return self._sp
     def __getstate__(self): return {**self.__dict__, '_sp': None}  # worker processes load the model themselves
 
-    def __call__(self, t:str, i:int=0) -> list[str]:
-        "The pieces of the text `t` (`i`: its index, for error messages)"
-        _check_text(t, i)
-        pieces = self.processor.encode(self.words(t), out_type=str)
-        return ([BOS] if self.add_bos else []) + pieces + ([EOS] if self.add_eos else [])
+    version = 2  # 2: words encoded 200 at a time (`piece_tokens`), not whole texts
+    def piece_tokens(self, t:str) -> list[str]:
+        "The SentencePiece pieces of `t`, a text or a piece of one (no `xxbos`): its words encoded 200 at a time"
+        ws = self.word_tokens(t)  # (as in training: SentencePiece scores a long string with too little precision)
+        lines = [' '.join(ws[k:k+200]) for k in range(0, len(ws), 200)]
+        return [p for line in self.processor.encode(lines, out_type=str) for p in line]
     def decode(self, toks:list[str]) -> str:
         "Readable text from pieces: glued into words at SentencePiece's word marks (`▁`), then `decode_tokens`"
         return decode_tokens(''.join(f' {t} ' if t in _spec_set else t for t in toks).replace('\u2581', ' ').split())

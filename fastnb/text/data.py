@@ -14,7 +14,7 @@ from ..data.load import DataLoader, DataLoaders
 from ..data.core import item_at
 from ..data.block import RandomSplitter, get_files, TransformBlock, ColReader
 from ..losses import CrossEntropyLossFlat
-from .core import Tokenizer, tokenize_texts, make_vocab, Numericalize, PAD, BOS
+from .core import Tokenizer, tokenize_to_ids, make_vocab, PAD, BOS
 
 # %% auto #0
 __all__ = ['get_text_files', 'read_text_file', 'read_texts', 'LMDataset', 'TextClasDataset', 'numericalize_texts',
@@ -51,7 +51,8 @@ class LMDataset(TorchDataset):
     "A language model's batches: the documents `docs` (token tensors) end to end, cut into `bs` rows read `bptt` tokens at a time"
     n_inp, batch_indexed = 1, True
     def __init__(self, docs:list, vocab:list, bs:int=64, bptt:int=72, tok:Tokenizer|None=None):
-        self.docs, self.vocab, self.bs, self.bptt, self.tok = list(docs), L(vocab), bs, bptt, tok or Tokenizer()
+        self.docs = [torch.as_tensor(d).to(torch.int32) for d in docs]  # (no copy of int32 ones)
+        self.vocab, self.bs, self.bptt, self.tok = L(vocab), bs, bptt, tok or Tokenizer()
         n_tokens = sum(len(d) for d in self.docs)
         self.row_len = n_tokens // bs
         self.n_full, self.rest = divmod(max(self.row_len - 1, 0), bptt)  # full windows, then a shorter one: every token is read
@@ -59,13 +60,15 @@ class LMDataset(TorchDataset):
         if self.docs and self.n_batches == 0:
             raise ValueError(f"The corpus has {n_tokens:,} tokens ({len(self.docs)} texts): too few for bs={bs} rows (each needs 2 "
                              f"tokens at least, an input and its target: bs*2 = {bs*2:,}). Use a smaller bs, or more text.")
+        self.stream, self.order = torch.empty(n_tokens, dtype=torch.int32), None  # the epoch's stream, filled in place
         self.new_epoch(shuffle=False)
 
     def new_epoch(self, shuffle:bool=False):
         "Draw this epoch's stream (documents shuffled if `shuffle`) and window lengths (varied around `bptt` if `shuffle`)"
-        if not self.docs: self.rows, self.starts, self.lens = torch.zeros(self.bs, 0, dtype=torch.long), [], []; return
-        order = torch.randperm(len(self.docs)).tolist() if shuffle else range(len(self.docs))
-        self.rows = torch.cat([self.docs[i] for i in order])[:self.bs*self.row_len].view(self.bs, self.row_len)
+        if not self.docs: self.rows, self.starts, self.lens = torch.zeros(self.bs, 0, dtype=torch.int32), [], []; return
+        order = torch.randperm(len(self.docs)).tolist() if shuffle else list(range(len(self.docs)))
+        if order != self.order: torch.cat([self.docs[i] for i in order], out=self.stream); self.order = order
+        self.rows = self.stream[:self.bs*self.row_len].view(self.bs, self.row_len)
         lens = np.full(self.n_full, self.bptt)
         if shuffle and self.n_full:  # varied lengths, scaled to the same total (the rounding's deficit goes to the last)
             drawn = np.where(np.random.rand(self.n_full) < 0.95, lens, lens / 2) + np.random.normal(0, 5, self.n_full)
@@ -79,7 +82,7 @@ class LMDataset(TorchDataset):
     def __getitem__(self, rows):
         j, r = rows[0] // self.bs, [k % self.bs for k in rows]
         s, n = self.starts[j], self.lens[j]
-        return self.rows[r, s:s+n], self.rows[r, s+1:s+n+1]
+        return self.rows[r, s:s+n].long(), self.rows[r, s+1:s+n+1].long()  # (int64 made here, a window at a time)
 
     def decode(self, t:tuple) -> tuple:
         "One `(x, y)` back to readable texts"
@@ -110,7 +113,8 @@ class TextClasDataset(TorchDataset):
     def __len__(self): return len(self.docs)
     def __getitem__(self, rows):
         idxs = self.order[rows]
-        x = torch.nn.utils.rnn.pad_sequence([self.docs[i][:self.max_len] for i in idxs], batch_first=True, padding_value=self.pad_idx)
+        x = torch.nn.utils.rnn.pad_sequence([self.docs[i][:self.max_len] for i in idxs], batch_first=True,
+                                            padding_value=self.pad_idx).long()  # (int32 docs: int64 per batch)
         return (x,) if self.y is None else (x, self.y[idxs])
 
     @property
@@ -140,9 +144,8 @@ class TextClasDataset(TorchDataset):
 
 # %% ../../nbs/41_text_data.ipynb #5c26e41a
 def numericalize_texts(texts, tok:Tokenizer, vocab:list, cache:bool=True) -> list[torch.Tensor]:
-    "The texts as tensors of token indices in `vocab`"
-    num = Numericalize(vocab)
-    return [num(t) for t in tokenize_texts(texts, tok, cache=cache)]
+    "The texts as int32 tensors of token indices in `vocab` (tokenized a piece at a time, no list of strings kept)"
+    return tokenize_to_ids(texts, tok, cache=cache).numericalize(vocab)
 
 class TextDataLoader(DataLoader):
     "A `DataLoader` of an `LMDataset` or a `TextClasDataset`: each pass starts by drawing the epoch's order (shuffled when `shuffle`)"
@@ -198,10 +201,10 @@ class TextDataLoaders(DataLoaders):
         "Loaders from lists of texts (and labels, for a classifier): the vocab from the training texts unless `text_vocab` is given"
     # (`seq_len`: fastai's name for `bptt`; a classifier's texts are cut at `max_len` tokens)
         tok, bptt = (tok or Tokenizer()).setup(train_texts), seq_len or bptt  # (a SentencePiece tokenizer learns its pieces here)
-        train_toks, valid_toks = tokenize_texts(train_texts, tok), tokenize_texts(valid_texts, tok)
-        vocab = L(text_vocab) if text_vocab is not None else make_vocab(train_toks, min_freq, max_vocab)
-        num = Numericalize(vocab)
-        train_docs, valid_docs = [num(t) for t in train_toks], [num(t) for t in valid_toks]
+        train_ids, valid_ids = tokenize_to_ids(train_texts, tok), tokenize_to_ids(valid_texts, tok)  # (compact)
+        vocab = L(text_vocab) if text_vocab is not None else make_vocab(train_ids.counts(), min_freq, max_vocab)
+        train_docs, valid_docs = train_ids.numericalize(vocab), valid_ids.numericalize(vocab)
+        del train_ids, valid_ids
         if is_lm:
             train_ds, valid_ds = LMDataset(train_docs, vocab, bs, bptt, tok), LMDataset(valid_docs, vocab, val_bs or bs, bptt, tok)
         else:
