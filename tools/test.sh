@@ -14,6 +14,8 @@
 # Environment: FASTNB_TEST_FLAGS="gpu slow" also runs cells marked with those flags; FASTNB_NO_BROWSER=1 skips everything that
 # needs Chromium (its install, the cells marked `#| browser`, the decks' browser check); FASTNB_TEST_PATH limits the notebooks
 # (the decks run only when it is unset or under nbs/lessons). A developer runs one deck with nbdev_test --path nbs/lessons/X.ipynb.
+# FASTNB_WHEEL_CHECK=1 also runs tools/wheel_check.sh: the wheel built, installed in a fresh venv outside the clone, and
+# the README's quick start, the commands and two tutorials run from there (10 to 20 more minutes, 8 GB of disk).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -130,6 +132,11 @@ if [ "${decks[0]:-}" != skip ]; then
   # two decks at a time, one thread each, as for the notebooks
   check=--check; [ -z "${FASTNB_NO_BROWSER:-}" ] || check=
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} python -m fastnb.slides --execute $check --n_workers 2 "${decks[@]}" || fail "lesson decks"
+fi
+
+if [ -n "${FASTNB_WHEEL_CHECK:-}" ]; then
+  echo "== the built wheel, installed in a fresh venv outside the clone (tools/wheel_check.sh, at ${SECONDS}s)"
+  bash tools/wheel_check.sh || fail "wheel check"
 fi
 
 echo

@@ -211,6 +211,7 @@ def train(path=None, csv=None, arch:str|None=None, epochs:int|None=None, size:in
     ("Train `arch` on class folders in `path` (or `csv`, or mnist_5k), export it to `out` (None: don't); returns the "
      "learner")
     if arch is not None: check_arch(arch)  # a wrong name is the first thing said
+    if epochs is not None and not epochs >= 1: raise ValueError(f"epochs={epochs}: give 1 or more (None: the default)")
     # shared by torchrun's processes
     torch.set_num_threads(threads or max(1, idle_threads() // int(os.environ.get('LOCAL_WORLD_SIZE', 1))))
     set_seed(seed)
@@ -223,8 +224,8 @@ def train(path=None, csv=None, arch:str|None=None, epochs:int|None=None, size:in
     learn = vision_learner(dls, arch, pretrained=pretrained, metrics=error_rate, n_in=n_in)
     learn.silent = silent
     with distrib_ctx_if_launched(learn):
-        if pretrained: learn.fine_tune(epochs or 3, base_lr=lr or 2e-3)
-        else: learn.fit_one_cycle(epochs or 5, lr or 1e-2)
+        if pretrained: learn.fine_tune(3 if epochs is None else epochs, base_lr=lr or 2e-3)
+        else: learn.fit_one_cycle(5 if epochs is None else epochs, lr or 1e-2)
     if out is not None: learn.export(Path(out).resolve())
     return learn
 
