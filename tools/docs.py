@@ -3,8 +3,8 @@
     python tools/docs.py readme     # README.md from nbs/index.ipynb
     python tools/docs.py site       # the docs site into _docs/ (Sphinx + MyST-NB)
     python tools/docs.py site --execute   # the same, with every notebook run first so pages show outputs
-    python tools/docs.py site --execute --only 14_interpret 07_learner   # run only these notebooks (a quick check of their pages)
-    python tools/docs.py all        # both
+    python tools/docs.py site --execute --only 14_interpret 07_learner   # run only these notebooks (a quick check of
+    their pages) python tools/docs.py all        # both
 
 The site is made from the notebooks after nbdev's own processing (`nbdev.serve.proc_nbs`: hidden cells dropped,
 `show_doc` cells executed, exports cleaned), then turned into pages Sphinx understands: the front matter becomes a
@@ -43,7 +43,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('what', nargs='?', default='all', choices=['readme', 'site', 'all'])
     parser.add_argument('--execute', action='store_true', help='run the notebooks first so pages show their outputs')
-    parser.add_argument('--only', nargs='+', metavar='NOTEBOOK', help='with --execute, run only these notebooks (names without .ipynb)')
+    parser.add_argument('--only', nargs='+', metavar='NOTEBOOK', help='with --execute, run only these notebooks (names '
+                                                                      'without .ipynb)')
     args = parser.parse_args(argv)
     what = args.what
     if what in ('readme', 'all'): print('wrote', build_readme())

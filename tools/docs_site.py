@@ -3,9 +3,9 @@
 Layout of the site: the home page from `nbs/index.ipynb`; one API page per numbered module notebook, named as nbdev
 names it (`00_torch_core.ipynb` -> `torch_core.html`, so nbdev's own doc links resolve); `tutorials/` and
 `lessons/` from the folders of the same name under `nbs/`; a top-level notebook whose name doesn't start with a digit
-(`performance.ipynb`) is a page of its own next to the API in the home page's table of contents. Each lesson page links to its reveal.js slides, which
-`fastnb.slides` exports into `slides/` of the site after Sphinx has run (`fastnb_slides --execute` replaces them with
-slides that show outputs).
+(`performance.ipynb`) is a page of its own next to the API in the home page's table of contents. Each lesson page links
+to its reveal.js slides, which `fastnb.slides` exports into `slides/` of the site after Sphinx has run (`fastnb_slides
+--execute` replaces them with slides that show outputs).
 
 Imported by `tools/docs.py`, which puts this checkout's fastnb first on `sys.path`.
 """
@@ -13,7 +13,8 @@ import html.parser, json, re, shutil, subprocess, sys, urllib.parse
 from pathlib import Path
 import yaml
 from docutils.nodes import make_id
-from fastnb.nbparse import directives, strip_directives, read_nb, should_run, slide_type, headings, is_hidden_path, lesson_decks
+from fastnb.nbparse import (directives, strip_directives, read_nb, should_run, slide_type, headings, is_hidden_path,
+                            lesson_decks)
 
 SECTIONS = {'tutorials': 'Tutorials', 'lessons': 'Lessons'}
 
@@ -50,7 +51,8 @@ def escape_heading_underscores(md:str) -> str:
     return re.sub(r'^(#{1,6} .*)$', lambda m: m.group(1).replace('_', r'\_'), md, flags=re.M)
 
 def title_cell_rest(src_nb:dict) -> str:
-    "The text of a source notebook's title cell after its `# title`, `> summary` and `- key: value` lines: nbdev's front matter processing drops the whole cell"
+    ("The text of a source notebook's title cell after its `# title`, `> summary` and `- key: value` lines: nbdev's "
+     "front matter processing drops the whole cell")
     cell = next((c for c in src_nb['cells'] if c['cell_type'] == 'markdown'), None)
     if cell is None or not re.search(r'^#\s+\S', cell['source'], re.M): return ''
     title = summary = False
@@ -62,11 +64,13 @@ def title_cell_rest(src_nb:dict) -> str:
     return '\n'.join(l for l in cell['source'].splitlines() if not is_front_matter(l)).strip()
 
 def to_page(nb:dict, intro:str='') -> dict:
-    "A processed notebook as a Sphinx page: title from the front matter, then `intro` (the rest of the title cell), Quarto-only directives handled"
+    ("A processed notebook as a Sphinx page: title from the front matter, then `intro` (the rest of the title cell), "
+     "Quarto-only directives handled")
     fm = front_matter(nb)
     cells = []
     if fm.get('title'):
-        head = f"# {fm['title']}" + (f"\n\n> {fm['description']}" if fm.get('description') else '') + (f"\n\n{intro}" if intro else '')
+        head = (f"# {fm['title']}" + (f"\n\n> {fm['description']}" if fm.get('description') else '')
+                + (f"\n\n{intro}" if intro else ''))
         cells.append({'cell_type': 'markdown', 'metadata': {}, 'source': head})
     for c in nb['cells']:
         if c['cell_type'] == 'raw': continue
@@ -81,7 +85,8 @@ def to_page(nb:dict, intro:str='') -> dict:
             if d.get('output') == 'asis':  # as Quarto does: the markdown output (show_doc's) becomes page text
                 md = ''.join(''.join(o.get('data', {}).get('text/markdown', '')) for o in c.get('outputs', []))
                 md = re.sub(r'^\s*---\s*\n', '', md)  # drop show_doc's leading rule
-                c = {'cell_type': 'markdown', 'metadata': {}, 'source': escape_heading_underscores(drop_pandoc_attrs(md))}
+                c = {'cell_type': 'markdown', 'metadata': {},
+                     'source': escape_heading_underscores(drop_pandoc_attrs(md))}
                 if not md.strip(): continue
             else:
                 if d.get('echo') == 'false': c['metadata']['tags'] = ['remove-input']
@@ -117,11 +122,13 @@ def page_title(nb:dict, default:str) -> str:
     return front_matter(nb).get('title', default)
 
 def write_site_source(root:Path, proc:Path, src:Path, doc_url:str) -> dict:
-    "Write the Sphinx source tree for the notebooks in `proc`; return each page's intro (the rest of its title cell) by HTML path"
+    ("Write the Sphinx source tree for the notebooks in `proc`; return each page's intro (the rest of its title cell) "
+     "by HTML path")
     if src.exists(): shutil.rmtree(src)
     src.mkdir(parents=True)
     shutil.copy(root/'docs'/'conf.py', src/'conf.py')
-    if (root/'nbs'/'images').is_dir(): shutil.copytree(root/'nbs'/'images', src/'images')  # pictures the pages show (RISE screenshots)
+    if (root/'nbs'/'images').is_dir():
+        shutil.copytree(root/'nbs'/'images', src/'images')  # pictures the pages show (RISE screenshots)
     api, top, sections, pages, lessons, home, intros = [], [], {k: [] for k in SECTIONS}, {}, {}, None, {}
     for path in sorted(proc.rglob('*.ipynb')):
         rel = path.relative_to(proc)
@@ -132,7 +139,8 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str) -> dict:
         folder = rel.parts[0] if len(rel.parts) > 1 else ''
         if folder and folder not in SECTIONS: continue
         source = root/'nbs'/rel
-        intros[f'{folder}/{name}.html'.lstrip('/')] = intro = title_cell_rest(read_nb(source)) if source.is_file() else ''
+        intros[f'{folder}/{name}.html'.lstrip('/')] = intro = title_cell_rest(read_nb(
+            source)) if source.is_file() else ''
         page = to_page(nb, intro)
         if rel.name == 'index.ipynb' and not folder: home = page
         elif folder:
@@ -144,7 +152,8 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str) -> dict:
         else: top.append(name)
         pages[(folder, name)] = page
     if home is not None:
-        home['cells'].append({'cell_type': 'markdown', 'metadata': {}, 'source': toctree(['api', *top, 'tutorials/index', 'lessons/index'], hidden=True)})
+        home['cells'].append({'cell_type': 'markdown', 'metadata': {},
+                              'source': toctree(['api', *top, 'tutorials/index', 'lessons/index'], hidden=True)})
     anchors = {name: page_anchors(page) for (folder, name), page in pages.items() if not folder}
     for (folder, name), page in pages.items():
         depth = 1 if folder else 0
@@ -154,8 +163,8 @@ def write_site_source(root:Path, proc:Path, src:Path, doc_url:str) -> dict:
         dest = src/folder/f'{name}.ipynb'
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(json.dumps(page, indent=1), encoding='utf-8')
-    api_md = '# API\n\nOne page per module, in the order the library is built: each shows every exported name with its ' \
-             'signature and docstring, with examples and tests.\n\n'
+    api_md = ('# API\n\nOne page per module, in the order the library is built: each shows every exported name with '
+             'its signature and docstring, with examples and tests.\n\n')
     api_md += '\n'.join(f'- [{title}]({name}.ipynb) (`{nbname}`)' for nbname, name, title in api) + '\n\n'
     (src/'api.md').write_text(api_md + toctree([n for _, n, _ in api], hidden=True), encoding='utf-8')
     for folder, title in SECTIONS.items():
@@ -173,7 +182,8 @@ class _Links(html.parser.HTMLParser):
         a = dict(attrs)
         if 'id' in a: self.ids.add(a['id'])
         if tag == 'a' and a.get('href'): self.links.append(a['href'])
-        if tag in ('link', 'script', 'img') and (a.get('href') or a.get('src')): self.links.append(a.get('href') or a.get('src'))
+        if tag in ('link', 'script', 'img') and (a.get('href') or a.get('src')):
+            self.links.append(a.get('href') or a.get('src'))
 
 def broken_links(site:Path) -> list:
     "Local links in the HTML of `site` whose file or anchor doesn't exist, and any http(s) asset (must work offline)"
@@ -185,7 +195,8 @@ def broken_links(site:Path) -> list:
     for p, parser in pages.items():
         for href in parser.links:
             url = urllib.parse.urlsplit(href)
-            if url.scheme in ('http', 'https', 'mailto', 'data') or href.startswith('//'): continue  # data: URIs carry their content
+            if url.scheme in ('http', 'https', 'mailto', 'data') or href.startswith('//'):
+                continue  # data: URIs carry their content
             target = (p.parent/urllib.parse.unquote(url.path)).resolve() if url.path else p
             if target.is_dir(): target = target/'index.html'
             if not target.exists(): bad.append(f'{p.relative_to(site.resolve())}: {href} (no such file)')
@@ -203,16 +214,19 @@ class _Text(html.parser.HTMLParser):
         if not self._skip: self.parts.append(data)
 
 def undocumented_names(nbs:Path, site:Path) -> list:
-    "`module: name` for each name in a module's `__all__` that doesn't appear on the module's page (an `all` module aside)"
+    ("`module: name` for each name in a module's `__all__` that doesn't appear on the module's page (an `all` module "
+     "aside)")
     import importlib
     missing = []
     for nb_path in sorted(nbs.glob('*.ipynb')):
         exp = next((d['default_exp'] for c in read_nb(nb_path)['cells'] if 'default_exp' in (d := directives(c))), None)
-        if not exp or exp.endswith('all') or exp == 'imports': continue  # an `all` module, or the standard names, have nothing of their own
+        if not exp or exp.endswith('all') or exp == 'imports':
+            continue  # an `all` module, or the standard names, have nothing of their own
         page = site/f"{_page_name(nb_path)}.html"
         if not page.is_file(): missing.append(f'{exp}: no page {page.name}'); continue
         parser = _Text(); parser.feed(page.read_text(encoding='utf-8')); text = ' '.join(parser.parts)
-        missing += [f'{exp}: {n}' for n in importlib.import_module(f'fastnb.{exp}').__all__ if not re.search(rf'(?<![\w.]){re.escape(n)}(?!\w)', text)]
+        missing += [f'{exp}: {n}' for n in importlib.import_module(f'fastnb.{exp}').__all__
+                    if not re.search(rf'(?<![\w.]){re.escape(n)}(?!\w)', text)]
     return missing
 
 def missing_intros(site:Path, intros:dict) -> list:
@@ -220,7 +234,8 @@ def missing_intros(site:Path, intros:dict) -> list:
     missing = []
     for rel, intro in intros.items():
         if not (first := re.findall(r'\w+', intro)[:6]): continue
-        parser = _Text(); parser.feed((site/rel).read_text(encoding='utf-8')); words = ' '.join(re.findall(r'\w+', ' '.join(parser.parts)))
+        parser = _Text(); parser.feed((site/rel).read_text(encoding='utf-8'))
+        words = ' '.join(re.findall(r'\w+', ' '.join(parser.parts)))
         if ' '.join(first) not in words: missing.append(f"{rel}: {' '.join(first)!r}")
     return missing
 
@@ -239,27 +254,34 @@ def noisy_pages(site:Path) -> list:
         if rel.parts[0] in ('_static', 'slides'): continue  # the decks are checked by fastnb_slides --check
         html_text = p.read_text(encoding='utf-8', errors='replace')
         parser = _Text(); parser.feed(html_text); text = ''.join(parser.parts)
-        if m := PROGRESS_TEXT.search(text): noisy.append(f'{rel}: progress-bar text {text[max(0, m.start()-20):m.end()+20]!r}')
+        if m := PROGRESS_TEXT.search(text): noisy.append(f'{rel}: progress-bar text '
+                                                         f'{text[max(0, m.start()-20):m.end()+20]!r}')
         tables = [t for t in RESULTS_TABLE.findall(html_text) if 'train_loss' in t]
-        if n_empty := sum('<td' not in t for t in tables): noisy.append(f'{rel}: {n_empty} empty results table(s) (a header, no rows)')
+        if n_empty := sum('<td' not in t for t in tables): noisy.append(f'{rel}: {n_empty} empty results table(s) (a '
+                                                                        'header, no rows)')
         if len(set(tables)) < len(tables): noisy.append(f'{rel}: a results table shown twice')
     return noisy
 
 def _execute_one(path:Path, skip_flags) -> Path:
-    "Run the notebook `path` in its folder, keeping its outputs (in a spawned process of its own: see `execute_notebooks`)"
+    ("Run the notebook `path` in its folder, keeping its outputs (in a spawned process of its own: see "
+     "`execute_notebooks`)")
     from execnb.nbio import read_nb as read_exec_nb, write_nb
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
     import multiprocessing
-    # the notebook's own worker processes (data loaders) start as in a Jupyter kernel on this system, not spawned like this one
+    # the notebook's own worker processes (data loaders) start as in a Jupyter kernel on this system, not spawned like
+    # this one
     if 'fork' in multiprocessing.get_all_start_methods(): multiprocessing.set_start_method('fork', force=True)
     nb = read_exec_nb(path)
-    with working_directory(path.parent): CaptureShell(path).run_all(nb, exc_stop=True, preproc=lambda cell: not should_run(cell, skip_flags))
+    with working_directory(path.parent): CaptureShell(path).run_all(nb, exc_stop=True,
+                                                                    preproc=lambda cell: not should_run(
+                                                                        cell, skip_flags))
     write_nb(nb, path)
     return path
 
 def execute_notebooks(nbs:Path, dest:Path, skip_flags, only=None, n_workers:int=2) -> Path:
-    """Copy `nbs` to `dest` and run its notebooks there (those named in `only`, else all), keeping outputs. Each runs in a
+    """Copy `nbs` to `dest` and run its notebooks there (those named in `only`, else all), keeping outputs. Each runs in
+a
     fresh process, so nothing one notebook registers or changes reaches the next (as when a reader runs one notebook),
     `n_workers` at a time with one thread each"""
     from concurrent.futures import ProcessPoolExecutor
@@ -269,18 +291,21 @@ def execute_notebooks(nbs:Path, dest:Path, skip_flags, only=None, n_workers:int=
     paths = [p for p in sorted(dest.rglob('*.ipynb')) if not only or p.stem in only]
     os.environ.setdefault('OMP_NUM_THREADS', '1')  # read by the workers' torch when it starts
     with ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context('spawn'), max_tasks_per_child=1) as ex:
-        for done in ex.map(_execute_one, paths, [skip_flags] * len(paths)): print('docs: executed', done.relative_to(dest), flush=True)
+        for done in ex.map(_execute_one, paths, [skip_flags] * len(paths)):
+            print('docs: executed', done.relative_to(dest), flush=True)
     return dest
 
 def build(root:Path, execute:bool=False, only=None):
-    "Process the notebooks with nbdev (optionally run first, all or those named in `only`), write Sphinx sources, build HTML, check it"
+    ("Process the notebooks with nbdev (optionally run first, all or those named in `only`), write Sphinx sources, "
+     "build HTML, check it")
     from nbdev.config import get_config
     from nbdev.serve import proc_nbs
     cfg = get_config()
     nbs = execute_notebooks(cfg.nbs_path, root/'_exec_nbs', cfg.tst_flags.split(), only) if execute else cfg.nbs_path
     proc = proc_nbs(nbs, force=True)  # the cache misses changes to the installed package
     src, site = root/'_site_src', root/cfg.doc_path
-    intros = write_site_source(root, Path(proc), src, doc_url=cfg.doc_host.rstrip('/') + cfg.doc_baseurl.rstrip('/') + '/')
+    intros = write_site_source(root, Path(proc), src, doc_url=cfg.doc_host.rstrip('/') + cfg.doc_baseurl.rstrip('/')
+                               + '/')
     if site.exists(): shutil.rmtree(site)
     res = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', '-j', 'auto',
                           str(src), str(site)])
@@ -290,8 +315,12 @@ def build(root:Path, execute:bool=False, only=None):
     bad = broken_links(site)
     if bad: sys.exit('docs: broken links:\n  ' + '\n  '.join(bad))
     noisy = noisy_pages(site)
-    if noisy: sys.exit('docs: pages with training noise (see fastnb.callback.progress: executed pages show one final table per fit):\n  ' + '\n  '.join(noisy))
-    if lost := missing_intros(site, intros): sys.exit("docs: pages without the text under their notebook's title:\n  " + '\n  '.join(lost))
+    if noisy: sys.exit('docs: pages with training noise (see fastnb.callback.progress: executed pages show one final '
+                       'table per fit):\n  ' + '\n  '.join(noisy))
+    if lost := missing_intros(site, intros): sys.exit("docs: pages without the text under their notebook's "
+                                                      "title:\n  " + '\n  '.join(lost))
     missing = undocumented_names(Path(cfg.nbs_path), site)
-    if missing: sys.exit("docs: public names that their module's page never shows (add a show_doc, or name them in the prose):\n  " + '\n  '.join(missing))
-    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), links checked, no progress noise, every page has its intro, every public name documented')
+    if missing: sys.exit("docs: public names that their module's page never shows (add a show_doc, or name them in the "
+                         "prose):\n  " + '\n  '.join(missing))
+    print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), '
+          'links checked, no progress noise, every page has its intro, every public name documented')
