@@ -12,14 +12,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 from fastcore.basics import patch
 from .data.load import DataLoader, DataLoaders
-from .learner import Learner, Callback, EVENTS, CancelBatchException, CancelFitException
+from .learner import Learner, Callback, EVENTS, CancelFitException
 from .callback.progress import ProgressCallback, ShowGraphCallback, CSVLogger
 from .callback.schedule import *  # lr_find, which `distrib_ctx` makes plot on rank 0 only
 
 # %% auto #0
 __all__ = ['TORCHRUN_VARS', 'RANK0_CBS', 'launched_by_torchrun', 'is_distributed', 'rank_distrib', 'num_distrib',
            'distrib_device', 'torchrun_cmd', 'setup_distrib', 'DistributedDL', 'distrib_dl', 'check_share',
-           'gather_items', 'DistributedTrainer', 'GradientAccumulation']
+           'gather_items', 'DistributedTrainer']
 
 # %% ../nbs/60_distributed.ipynb #4345a334
 TORCHRUN_VARS = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')
@@ -224,10 +224,10 @@ class DistributedTrainer(Callback):
         n, bs = len(self.dls.valid.dataset), self.dls.valid.bs
         preds, targs = gather_items(_concat(self.preds), n), gather_items(_concat(self.targs), n)
         self.preds, self.targs = [], []
-        rec._batch_losses, rec._batch_sizes = [], []
+        rec.reset_batches()
         for i in range(0, n, bs):
             p, y = _slice(preds, i, i+bs), tuple(_slice(t, i, i+bs) for t in targs)
-            rec._batch_losses.append(learn.loss_func(p, *y).detach()); rec._batch_sizes.append(len(y[0]))
+            rec.add_batch(learn.loss_func(p, *y).detach(), len(y[0]))
             for m in learn.metrics: m.accumulate(p, *y)
 
     def after_fit(self):
@@ -238,9 +238,9 @@ class DistributedTrainer(Callback):
         "Back to the single-process learner: its own data and model"
         if self.in_fit: self.learn.dls, self.learn.model, self.in_fit = self.dls, self.model, False
 
-def _slice(x, start:int, end:int): return type(x)(_slice(o, start,
-                                                         end)
-                                                  for o in x) if isinstance(x, (tuple, list)) else x[start:end]
+def _slice(x, start:int, end:int):
+    "Rows `start:end` of `x`, a tensor or a (nested) tuple of tensors"
+    return type(x)(_slice(o, start, end) for o in x) if isinstance(x, (tuple, list)) else x[start:end]
 
 # %% ../nbs/60_distributed.ipynb #49d9c74b
 @patch
@@ -282,20 +282,3 @@ _lr_find = getattr(Learner.lr_find, '__wrapped__', Learner.lr_find)
 @functools.wraps(_lr_find)
 def lr_find(self:Learner, *args, show_plot:bool=True, **kwargs):
     return _lr_find(self, *args, show_plot=show_plot and rank_distrib() == 0, **kwargs)
-
-# %% ../nbs/60_distributed.ipynb #4dba0254
-class GradientAccumulation(Callback):
-    "Add up the gradients of `n_acc` batches and step once: the step of a batch `n_acc` times bigger"
-    order = 5  # before MixedPrecision (10) unscales and GradientClip (20) clips: they see the summed gradients only
-    def __init__(self, n_acc:int=2):
-        if not isinstance(n_acc, int) or n_acc < 1: raise ValueError("GradientAccumulation: n_acc must be a whole "
-                                                                     f"number >= 1, not {n_acc!r}.")
-        self.n_acc = n_acc
-    @property
-    def steps_now(self) -> bool:
-        "Whether this training batch ends a group of `n_acc` (counted over the whole fit), so the optimizer steps"
-        return (self.learn.train_iter + 1) % self.n_acc == 0
-    def before_backward(self):
-        self.learn.loss_grad = self.learn.loss_grad / self.n_acc  # the sum of n_acc means / n_acc: the mean
-    def after_backward(self):
-        if not self.steps_now: raise CancelBatchException()  # no step, no zero_grad: the gradients add up

@@ -111,16 +111,27 @@ class Recorder(Callback):
         "The training losses, smoothed (see `smooth`)"
         return smooth([float(l) for l in self.losses], self.beta)
 
-    def before_epoch(self): self.start_time = time.time()
-    def before_train(self): self._batch_losses, self._batch_sizes = [], []
-    def before_validate(self):
+    def reset_batches(self):
+        "Forget the batch losses of this pass (training or validation): a pass starts, or another callback gives them"
         self._batch_losses, self._batch_sizes = [], []
+    def add_batch(self, loss:torch.Tensor, n:int):
+        "Count a batch of `n` items whose mean loss is `loss` in this pass's loss"
+        self._batch_losses.append(loss); self._batch_sizes.append(n)
+    @property
+    def pass_loss(self) -> float:
+        "The mean loss of this pass's batches so far, each weighted by its number of items (nan before any)"
+        return _weighted_mean(self._batch_losses, self._batch_sizes)
+
+    def before_epoch(self): self.start_time = time.time()
+    def before_train(self): self.reset_batches()
+    def before_validate(self):
+        self.reset_batches()
         for m in self.learn.metrics: m.reset()
 
     def after_batch(self):
         learn = self.learn
         if not learn.yb or learn.loss is None: return
-        self._batch_losses.append(learn.loss); self._batch_sizes.append(len(learn.yb[0]))
+        self.add_batch(learn.loss, len(learn.yb[0]))
         if learn.training:
             self.losses.append(learn.loss)
             group = learn.opt.param_groups[-1]
@@ -129,11 +140,11 @@ class Recorder(Callback):
             for m in learn.metrics: m.accumulate(learn.pred, *learn.yb)
 
     def after_train(self):
-        self.train_loss = _weighted_mean(self._batch_losses, self._batch_sizes)
-        self._batch_losses, self._batch_sizes = [], []  # so that a validation cancelled before it starts reports nan
+        self.train_loss = self.pass_loss
+        self.reset_batches()  # so that a validation cancelled before it starts reports nan
 
     def after_validate(self):
-        self.valid_loss = _weighted_mean(self._batch_losses, self._batch_sizes)
+        self.valid_loss = self.pass_loss
         if not self._batch_losses:
             # predicting (defined below): nothing to say
             if any(type(cb).__name__ == 'GatherPredsCallback' for cb in self.learn.cbs):
@@ -797,7 +808,6 @@ def _resume_training(learn:Learner, state:dict):
                                 "their random states can't be saved, so the order of the batches and their item "
                                 "transforms' randomness will differ from the run that stopped. For an exact resume, "
                                 "load with `num_workers=0`.")
-
 
 # %% ../nbs/07_learner.ipynb #a7849a79
 class ModelSummary:

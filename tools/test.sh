@@ -83,6 +83,7 @@ before=$(sha1sum README.md); python tools/docs.py readme >/dev/null || fail "REA
 [ "$before" = "$(sha1sum README.md)" ] || fail "README.md was not rendered from nbs/index.ipynb: tools/docs.py readme changed it (commit it)"
 before=$(tree_hash clean); python -m fastnb.slides --clean >/dev/null || fail "clean copies of the lessons"
 [ "$before" = "$(tree_hash clean)" ] || fail "clean/ was not in sync with nbs/lessons: fastnb_slides --clean changed it (commit it)"
+python tools/chapter_order.py || fail "a module imports a later chapter (listed above)"
 echo "== ruff check fastnb tools (ruff.toml: lines of at most 120 characters)"
 if command -v ruff >/dev/null; then
   n_lint=0

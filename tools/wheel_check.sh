@@ -34,7 +34,10 @@ export FASTNB_HOME=$work/home MPLBACKEND=Agg FASTNB_NO_BROWSER=1
 
 echo "== building the wheel"
 python -c "import build" 2>/dev/null || { echo "the wheel check needs build: pip install -e '.[dev]'" >&2; exit 1; }
-python -m build --wheel --outdir "$work/dist" "$repo" > "$work/build.log" 2>&1 \
+# from a copy of the working tree (tracked and new files, not ignored ones), so that no build/ is left in the clone
+mkdir -p "$work/src" && git -C "$repo" ls-files -z --cached --others --exclude-standard \
+  | (cd "$repo" && xargs -0 cp --parents -t "$work/src" 2>/dev/null); true
+python -m build --wheel --outdir "$work/dist" "$work/src" > "$work/build.log" 2>&1 \
   || { tail -20 "$work/build.log"; echo "building the wheel failed" >&2; exit 1; }
 wheel=$(ls "$work"/dist/fastnb-*.whl)
 echo "built $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KB)"
@@ -64,8 +67,10 @@ EOF
 step readme "$py" readme.py
 step train fastnb_train --epochs 1 --out "$work/run/digits.fnb"
 step predict bash -c "fastnb_predict '$work/run/digits.fnb' \"\$(find '$FASTNB_HOME' -name '*.png' | head -1)\""
-cp "$repo/nbs/lessons/07_what_now.ipynb" "$work/run/"
-step slides bash -c "fastnb_slides 07_what_now.ipynb --execute --dest slides && test -s slides/07_what_now.slides.html"
+mkdir -p "$work/run/course/lessons" "$work/run/course/images"  # the course as a student gets it: lessons and pictures
+cp "$repo/nbs/lessons/07_what_now.ipynb" "$work/run/course/lessons/" && cp -r "$repo/nbs/images/app" "$work/run/course/images/"
+step slides bash -c "fastnb_slides course/lessons/07_what_now.ipynb --execute --dest slides \
+                     && test -s slides/07_what_now.slides.html"
 step app "$py" - <<'EOF'
 import re, subprocess, time, pathlib, urllib.request, urllib.error, http.cookiejar
 from fastnb.app.project import sample_photos

@@ -24,7 +24,7 @@ from .project import _now
 
 # %% auto #0
 __all__ = ['TRAIN_ARCH', 'DOUBTFUL', 'MAX_EPOCHS', 'body_or_pixel_features', 'map_features', 'pca_2d', 'grid_cells',
-           'current_layout', 'layout', 'AppProgress', 'check_trainable', 'held_out', 'class_folders',
+           'current_layout', 'layout', 'AppProgress', 'batch_size', 'check_trainable', 'held_out', 'class_folders',
            'wrong_or_doubtful', 'guessing_error', 'heatmap_png', 'interpret', 'ProjectModel']
 
 # %% ../../nbs/76_app_model.ipynb #e8e5a9e6
@@ -139,6 +139,10 @@ class AppProgress(Callback):
         if self.learn.training and self.learn.loss is not None:
             self.run['losses'].append(round(float(self.learn.loss), 4))
         if self.cancel.is_set(): raise CancelFitException()
+
+def batch_size(n_train:int) -> int:
+    "The batch size Train uses for `n_train` training images: 8 batches an epoch or more, from 8 to 32 images each"
+    return max(8, min(32, n_train // 8))
 
 def check_trainable(labels:dict):
     "A `ValueError` saying what to label first, unless `labels` has two labels or more, each on 2 images or more"
@@ -262,7 +266,7 @@ class ProjectModel:
     def train(self, epochs:int=1,  # epochs of `fine_tune` (pretrained) or `fit_one_cycle` (from scratch)
               arch=TRAIN_ARCH,  # the architecture
               size:int=128,  # images are squished to `size` x `size` pixels
-              bs:int=32,  # batch size
+              bs:int|None=None,  # batch size (None: `batch_size` of the number of training images)
               seed:int=42  # for the split and the training
              ) -> dict:
         "Start training `arch` on the labelled images in a background thread; returns the run (updated as it goes)"
@@ -293,7 +297,9 @@ class ProjectModel:
 
     def _fit(self, labels:dict, epochs:int, arch, size:int, bs:int, seed:int) -> tuple:
         set_seed(seed)
-        view, links = class_folders(self.project, labels, held_out(labels, 0.2, seed))
+        valid = held_out(labels, 0.2, seed)
+        view, links = class_folders(self.project, labels, valid)
+        bs = bs or batch_size(len(labels) - len(valid))
         dls = ImageDataLoaders.from_folder(view, item_tfms=Resize(size, method='squish'), bs=bs, num_workers=0)
         pretrained = pretrained_available(arch)
         learn = vision_learner(dls, arch, pretrained=pretrained, metrics=error_rate)
