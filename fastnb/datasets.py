@@ -121,8 +121,8 @@ def source_cache() -> Path:
     return fastnb_path('archive')/'sources'
 
 def _cached_archive(source:Source, cache:Path) -> Path|None:
-    return next((p for p in sorted(cache.iterdir()) if source.archive_matches(p.name)),
-                None) if cache.is_dir() else None
+    return (next((p for p in sorted(cache.iterdir()) if source.archive_matches(p.name)), None) if cache.is_dir()
+            else None)
 
 def _installed_folder(source:Source) -> Path|None:
     "The source's data folder where the package is installed at the pinned version, if it is"
@@ -291,8 +291,8 @@ def get_dataset(name:str, data:str|Path|None=None, force:bool=False, cache:str|P
                                         "and try again.")
             sizes = _file_sizes(tmp)
             (tmp/MANIFEST).write_text(json.dumps(sizes))
-            folders = {Path(f).relative_to(tmp).as_posix(): _n_files(Path(f), top=f == str(tmp)) for f, _,
-                       _ in os.walk(tmp)}
+            folders = {Path(f).relative_to(tmp).as_posix(): _n_files(Path(f), top=f == str(tmp))
+                       for f, _, _ in os.walk(tmp)}
             meta = dict(dataset=name, format_version=info.format_version, counts=counts, location=str(files.location),
                         source=f'{info.source.kind}:{info.source.package}=={info.source.version}', files=len(sizes),
                         folders=folders,
@@ -395,8 +395,8 @@ def read_idx(raw:bytes) -> np.ndarray:
 def build_fashion_mnist(files:SourceFiles, dest:Path) -> dict:
     ("Write Fashion-MNIST as class folders of PNGs: the 60,000 training images in `train/`, the 10,000 test images in "
      "`valid/`")
-    parts = files.read(*[f'{s}-{k}-idx{d}-ubyte.gz' for s in ('train', 't10k') for k,
-                         d in (('images', 3), ('labels', 1))])
+    parts = files.read(*[f'{s}-{k}-idx{d}-ubyte.gz' for s in ('train', 't10k')
+                         for k,d in (('images', 3), ('labels', 1))])
     x_train, y_train, x_test, y_test = map(read_idx, parts)
     if x_train.shape != (60000, 28, 28) or x_test.shape != (10000, 28, 28):
         raise DatasetBuildError(f"Fashion-MNIST images have shapes {x_train.shape} and {x_test.shape}, expected "
@@ -757,8 +757,8 @@ def build_photo_bench(files:SourceFiles,         # scikit-image's package (its `
     for split in ('train', 'valid'):
         for n in PHOTO_BENCH_SOURCES: (dest/split/Path(n).stem).mkdir(parents=True, exist_ok=True)
     n_workers = max(1, min(os.cpu_count() or 1, 8) if n_workers is None else n_workers)
-    jobs = [(raws, idxs, is_valid, dest, seed) for idxs in np.array_split(np.arange(n_images),
-                                                                          n_workers * 4) if len(idxs)]
+    jobs = [(raws, idxs, is_valid, dest, seed) for idxs in np.array_split(np.arange(n_images), n_workers * 4)
+            if len(idxs)]
     if n_workers == 1: rows = [r for job in jobs for r in _write_photos(job)]
     else:
         with ProcessPoolExecutor(n_workers) as ex: rows = [r for part in ex.map(_write_photos, jobs) for r in part]

@@ -92,8 +92,8 @@ def top_losses_table(self:Interpretation, k:int=9, largest:bool=True) -> pd.Data
     table = pd.DataFrame(self._rows(losses, idxs))
     if table.probability.isna().all(): table = table.drop(columns='probability')
     if hasattr(self.dl, 'decode_table'):  # tables: the readable input columns of each row
-        return pd.concat([table, self.dl.decode_table(_as_tuple(_pick(self.inputs, idxs)),
-                                                      max_n=len(idxs)).reset_index(drop=True)], axis=1)
+        decoded = self.dl.decode_table(_as_tuple(_pick(self.inputs, idxs)), max_n=len(idxs)).reset_index(drop=True)
+        return pd.concat([table, decoded], axis=1)
     items = self.items
     table['item'] = [items[int(i)] for i in idxs]
     return table
@@ -275,8 +275,8 @@ def doc_url(f) -> str|None:
     entry = d['syms'].get(module, {}).get(f"{module}.{name}")
     # defined in a notebook: the fastnb name it is exported as, if only one matches
     if entry is None and module == '__main__':
-        matches = [v for syms in d['syms'].values() for k,
-                   v in syms.items() if k.endswith(f".{name}") and k[:-len(name) - 1] in d['syms']]
+        matches = [v for syms in d['syms'].values() for k, v in syms.items() if k.endswith(f".{name}")
+                   and k[:-len(name) - 1] in d['syms']]
         entry = matches[0] if len(matches) == 1 else None
     if entry is None: return None
     page, _, anchor = entry[0].partition('#')

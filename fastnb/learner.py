@@ -313,8 +313,8 @@ class Learner:
     def _new_opt(self):
         no_wd = (() if self.wd_bn_bias else list(norm_bias_params(self.model))
                  + list(getattr(self.model, 'bias_params', list)()))
-        opt = self.opt_func(self.splitter(self.model), lr=self.lr, no_wd=no_wd,
-                            train_always=norm_params(self.model) if self.train_bn else ())
+        opt = self.opt_func(self.splitter(self.model), lr=self.lr, no_wd=no_wd, train_always=norm_params(self.model)
+                            if self.train_bn else ())
         if self.wd is not None: opt.set_hyper('wd', self.wd)
         return opt
 
@@ -421,8 +421,8 @@ class Learner:
     def _train_batches(self) -> int:
         ("Training batches per epoch as the fit sees them: `len(dls.train)`, unless a callback that changes the data "
          "says (`train_batches`)")
-        return next((cb.train_batches(self.dls.train) for cb in self.cbs
-                     if callable(getattr(cb, 'train_batches', None))), len(self.dls.train))
+        return next((cb.train_batches(self.dls.train)
+                     for cb in self.cbs if callable(getattr(cb, 'train_batches', None))), len(self.dls.train))
 
     def show_training_loop(self):
         "Print the events of the training loop, indented by loop level, with the callbacks that run at each"
@@ -1001,8 +1001,8 @@ def _check_weights(path:Path, desc:dict, model:nn.Module):
     in_file = {id(wanted[k]) for k in found if k in wanted}  # tied weights are saved once
     problems = [f"{k} is {tuple(v.shape)} in the description, {found[k]} in the file" for k, v in wanted.items()
                 if k in found and tuple(v.shape) != found[k]]
-    problems += [f"{k} is in the description, not in the file" for k,
-                 v in wanted.items() if k not in found and id(v) not in in_file]
+    problems += [f"{k} is in the description, not in the file" for k, v in wanted.items() if k not in found
+                 and id(v) not in in_file]
     problems += [f"{k} is in the file, not in the description" for k in found if k not in wanted]
     if problems:
         m = desc['model']

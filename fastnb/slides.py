@@ -197,8 +197,8 @@ TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 
 def deck_title(nb, default:str='Slides') -> str:
     "The text of the first `# ` heading of `nb` (`default` if none)"
-    titles = (title for c in nb['cells'] if c['cell_type'] == 'markdown' for level,
-              title in headings(c['source']) if level == 1)
+    titles = (title for c in nb['cells'] if c['cell_type'] == 'markdown' for level, title in headings(c['source'])
+              if level == 1)
     return next(titles, default)
 
 def slides_html(nb, dest:str|Path) -> str:
@@ -375,8 +375,8 @@ def check_deck(html_path:str|Path, n_slides:int|None=None, title:str|None=None, 
     if not html_path.is_file(): raise FileNotFoundError(f"No exported deck {str(html_path)!r}: run fastnb_slides "
                                                         f"first.")
     start = time.perf_counter()
-    problems = [f"loads {u} from the web (it must work "
-                f"offline)" for u in remote_assets(html_path.read_text(encoding='utf-8'))]
+    problems = [f"loads {u} from the web (it must work offline)"
+                for u in remote_assets(html_path.read_text(encoding='utf-8'))]
     with tempfile.TemporaryDirectory() as tmp, serve_folder(html_path.parent) as base:
         png = Path(screenshot) if screenshot else Path(tmp)/'first_slide.png'
         png.parent.mkdir(parents=True, exist_ok=True)
@@ -466,8 +466,9 @@ def jupyter_lab(root:str|Path, env:dict|None=None, timeout:float=60, args=()):
                                                     f"s):\n{log.read().decode()[-2000:]}")
             yield base, token
         except DeckError as e:  # what went wrong in the browser may show in the server's log
-            log.seek(0); e.args = (f"{e.args[0]}\nThe end of JupyterLab's "
-                                   f"log:\n{log.read().decode(errors='replace')[-1500:]}", *e.args[1:]); raise
+            log.seek(0)
+            e.args = (f"{e.args[0]}\nThe end of JupyterLab's log:\n{log.read().decode(errors='replace')[-1500:]}",
+                      *e.args[1:]); raise
         finally:
             proc.terminate()
             try: proc.wait(20)
@@ -487,8 +488,8 @@ def check_rise(notebook:str|Path='lessons/07_what_now.ipynb', root:str|Path='.',
                 model = json.loads(resp.read())
         except urllib.error.HTTPError: model = {}
     rise_meta = ((model.get('content') or {}).get('metadata') or {}).get('rise')
-    return {'status': code, 'rise_listed': listed,
-            'rise_page': 'rise' in page.lower() and Path(notebook).as_posix() in page,
+    return {'status': code, 'rise_listed': listed, 'rise_page': 'rise' in page.lower()
+            and Path(notebook).as_posix() in page,
             'notebook_found': model.get('type') == 'notebook', 'rise_metadata': rise_meta}
 
 # %% ../nbs/70_slides.ipynb #94464623
@@ -578,8 +579,7 @@ def _present_steps(page, base, token, name, nb, run_at, first_line, shots, timeo
     for attempt in range(3):  # a key pressed while the slide still moves can be lost: press again
         cell.locator('.jp-InputPrompt').click(); page.keyboard.press('Shift+Enter')
         deadline = time.time() + (timeout if attempt == 2 else 10)
-        while time.time() < deadline and not (re.fullmatch(r'\[\d+\]:',
-                                                           prompt()) and prompt() != before
+        while time.time() < deadline and not (re.fullmatch(r'\[\d+\]:', prompt()) and prompt() != before
                                               and cell.locator('.jp-OutputArea-output').count()):
             page.wait_for_timeout(200)
         if prompt() != before: break
@@ -628,8 +628,8 @@ def present_with_rise(deck:str|Path, cell:str, screenshots:str|Path|None=None, t
      "`cell` in the slideshow; raise `DeckCheckError` on what's wrong")
     deck, start = Path(deck), time.perf_counter()
     nb = read_nb(deck)
-    run_at = next((i for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code' and c['source'].lstrip().startswith(
-        cell)), None)
+    run_at = next((i for i, c in enumerate(nb['cells'])
+                   if c['cell_type'] == 'code' and c['source'].lstrip().startswith(cell)), None)
     if run_at is None: raise ValueError(f"{deck.name} has no code cell starting with {cell!r}: name the first "
                                         "characters of the cell to run in the slideshow.")
     headings_ = _slide_headings(nb)

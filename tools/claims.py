@@ -59,10 +59,10 @@ def numbers(v, prefix=''):
     "Flatten a value into {name: float} for the numeric parts"
     if isinstance(v, bool): return {}
     if isinstance(v, (int, float)): return {prefix: float(v)}
-    if isinstance(v, dict): return {k: x for key, val in v.items() for k,
-                                    x in numbers(val, f'{prefix}.{key}' if prefix else key).items()}
-    if isinstance(v, list) and len(v) <= 12: return {k: x for i, val in enumerate(v) for k,
-                                                     x in numbers(val, f'{prefix}[{i}]').items()}
+    if isinstance(v, dict): return {k: x for key, val in v.items()
+                                    for k, x in numbers(val, f'{prefix}.{key}' if prefix else key).items()}
+    if isinstance(v, list) and len(v) <= 12: return {k: x for i, val in enumerate(v)
+                                                     for k, x in numbers(val, f'{prefix}[{i}]').items()}
     return {}
 
 def main(argv=None):

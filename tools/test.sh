@@ -6,9 +6,10 @@
 #  2. checks that fastnb/ is exported from the notebooks, the notebooks are clean, README.md is rendered, the
 #     clean copies of the lessons (clean/) are up to date, and `ruff check` passes (ruff.toml: lines <= 120 characters)
 #  3. prepares the offline datasets, runs every notebook but the lessons with nbdev_test (on both cores), builds the
-#     docs site, then runs each lesson deck once (fastnb_slides --execute: a failing cell fails), exports it into the
-#     site and checks it in headless Chromium driven by Playwright (slide count, first slide not blank, no Python error,
-#     no progress bar, nan or duplicated results table, no slide taller than its frame). The live path (JupyterLab + RISE
+#     docs site, runs each benchmark script (tools/bench/*.py) in its --quick mode (it must print its result line),
+#     then runs each lesson deck once (fastnb_slides --execute: a failing cell fails), exports it into the site and
+#     checks it in headless Chromium driven by Playwright (slide count, first slide not blank, no Python error, no
+#     progress bar, nan or duplicated results table, no slide taller than its frame). The live path (JupyterLab + RISE
 #     in the same browser) is tested by nbs/70_slides.ipynb, one of the notebooks run above
 #  4. prints `notebooks: N passed, M failed` and exits non-zero if anything failed
 # Environment: FASTNB_TEST_FLAGS="gpu slow" also runs cells marked with those flags; FASTNB_NO_BROWSER=1 skips everything that
@@ -121,6 +122,29 @@ rm -f "$log"
 
 echo "== building docs (at ${SECONDS}s)"
 python tools/docs.py site || fail "docs site"
+
+# the benchmark scripts (tools/bench/*.py), each once in its --quick mode, two at a time: they print their tables from
+# runs of seconds (no speed is judged here), so a script the library's changes broke fails here instead of rotting.
+# A peer library that isn't installed (fastai: /work/fastai-venv) is skipped by the script, saying so.
+if [ -z "${FASTNB_TEST_PATH:-}" ]; then
+  echo "== benchmark scripts, --quick (at ${SECONDS}s)"
+  bench_out=$run_tmp/bench; mkdir -p "$bench_out"
+  printf '%s\n' tools/bench/*.py | OMP_NUM_THREADS=1 xargs -P 2 -I{} sh -c \
+    'n=$(basename "$1" .py); s=$(date +%s); python "$1" --quick > "$2/$n.log" 2>&1; echo "$? $(( $(date +%s) - s ))" > "$2/$n.rc"' \
+    _ {} "$bench_out"
+  for script in tools/bench/*.py; do
+    n=$(basename "$script" .py)
+    # the line each prints with its result (a ratio where the script has a baseline to compare with)
+    case $n in
+      imports) want='the module on top';; precision) want='vs fp32';; learner) want=' ratio ';; ddp) want='fastnb/plain';;
+      lm) want='valid loss';; parity) want='error mean';; photos) want='fastnb / fastai';; run) want='vs plain PyTorch';;
+      tokenizer) want='k words/s';; transfer) want='to goal';; vision) want='fastnb / plain PyTorch';; *) want='';;
+    esac
+    read -r rc secs < "$bench_out/$n.rc" 2>/dev/null || rc=missing
+    if [ "$rc" = 0 ] && grep -q -- "$want" "$bench_out/$n.log"; then echo "tools/bench/$n.py --quick: ok (${secs}s)"
+    else tail -15 "$bench_out/$n.log" >&2; fail "tools/bench/$n.py --quick (exit $rc; expected a line with '$want')"; fi
+  done
+fi
 
 decks=()
 case "${FASTNB_TEST_PATH:-}" in

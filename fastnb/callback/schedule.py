@@ -26,8 +26,8 @@ def combined_cos(pct_start:float, start, middle, end):
                                                  "1.")
     # one value per parameter group: a list of plain floats, computed per
     if any(np.ndim(v) for v in (start, middle, end)):
-        groups = [combined_cos(pct_start, float(s), float(m), float(e)) for s, m,
-                  e in zip(*np.broadcast_arrays(start, middle, end))]
+        groups = [combined_cos(pct_start, float(s), float(m), float(e))
+                  for s, m, e in zip(*np.broadcast_arrays(start, middle, end))]
         # float (numpy's arithmetic on 1 to 3 numbers costs more, every batch)
         return lambda pos: [g(pos) for g in groups]
     def schedule(pos:float):

@@ -205,8 +205,8 @@ class CollabDataLoaders(DataLoaders):
         titles = self.ds.item_titles
         return self._spec_json('fastnb.CollabDataLoaders', kwargs, classes=to_dict(self.classes),
                                rating_name=self.rating_name,
-                               item_titles=None if titles is None else [[to_dict(k), to_dict(v)] for k,
-                                                                        v in titles.items()])
+                               item_titles=None if titles is None else [[to_dict(k), to_dict(v)]
+                                                                        for k, v in titles.items()])
 
     @classmethod
     def from_json(cls, text:str, device=None, path='.') -> CollabDataLoaders:

@@ -29,8 +29,8 @@ def _norm_exts(extensions) -> set|None:
     return {('' if e.startswith('.') else '.') + e.lower() for e in extensions}
 
 def _keep_files(folder:Path, names, extensions:set|None) -> list[Path]:
-    return [folder/n for n in names if not n.startswith('.') and (extensions is None
-                                                                  or Path(n).suffix.lower() in extensions)]
+    return [folder/n for n in names if not n.startswith('.')
+            and (extensions is None or Path(n).suffix.lower() in extensions)]
 
 def get_files(path, extensions=None, recurse:bool=True, folders=None, followlinks:bool=True) -> L:
     ("The files under `path` with one of the `extensions` (all if None), only in the subfolders `folders` if given, "
@@ -181,8 +181,8 @@ def MaskSplitter(mask):
                                "MaskSplitter", "check the mask.")
     return _named(_mask_split, "MaskSplitter")
 
-def _iter_items(items):
-    return (items.iloc[i] for i in range(len(items))) if isinstance(items, pd.DataFrame) else iter(items)
+def _iter_items(items): return (items.iloc[i]
+                                for i in range(len(items))) if isinstance(items, pd.DataFrame) else iter(items)
 
 # %% ../../nbs/02_data_block.ipynb #7e5a2d5d
 def GrandparentSplitter(train_name:str='train', valid_name:str='valid'):
@@ -278,8 +278,8 @@ class DataBlock:
 
     def pipelines(self) -> list[Pipeline]:
         "One fresh pipeline per block: its getter, then copies of its `type_tfms`"
-        return [Pipeline(([g] if g is not None else []) + copy.deepcopy(list(b.type_tfms))) for g,
-                b in zip(self.getters, self.blocks)]
+        return [Pipeline(([g] if g is not None else []) + copy.deepcopy(list(b.type_tfms)))
+                for g, b in zip(self.getters, self.blocks)]
 
     def get_items_from(self, source):
         "The items of `source` (`get_items(source)`, or `source` itself), checked to be non-empty"

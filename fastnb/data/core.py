@@ -88,9 +88,8 @@ class Datasets:
         view = self._view([], 1)
         view.items = _as_items(items)
         starts = [self._start_for(k, view.items, rm_type_tfms) for k in range(self.n_inp)]
-        view.tfms = [p if n == 0 else Pipeline(p.tfms[n:]) for p, n in zip(self.tfms,
-                                                                           starts)] + (self.tfms[
-                                                                               self.n_inp:] if with_labels else [])
+        view.tfms = ([p if n == 0 else Pipeline(p.tfms[n:]) for p, n in zip(self.tfms, starts)]
+                     + (self.tfms[self.n_inp:] if with_labels else []))
         view.splits = ([], list(range(len(view.items))))
         return view
 

@@ -136,8 +136,7 @@ def label_text(y) -> str:
     if isinstance(y, (list, tuple, L)): return ';'.join(label_text(o) for o in y)
     return str(y)
 
-def _is_drawn(y) -> bool: return _is_image_like(y) or (not isinstance(y,
-                                                                      torch.Tensor)
+def _is_drawn(y) -> bool: return _is_image_like(y) or (not isinstance(y, torch.Tensor)
                                                        and callable(getattr(y, 'show', None)))
 
 def _overlay(y, ax):

@@ -148,8 +148,8 @@ class Pipeline:
         return next((i for i, t in enumerate(self.tfms) if t.takes is None or isinstance(x, t.takes)), None)
     def takes_text(self) -> str:
         "What the steps that say what they take take, for error messages"
-        return '; '.join(f"{t.name} takes {' or '.join(c.__name__ for c in t.takes)}" for t in self.tfms
-                         if t.takes is not None)
+        return '; '.join(f"{t.name} takes {' or '.join(c.__name__ for c in t.takes)}"
+                         for t in self.tfms if t.takes is not None)
 
     def __len__(self): return len(self.tfms)
     def __getitem__(self, i): return self.tfms[i]

@@ -68,8 +68,8 @@ def cont_cat_split(df:pd.DataFrame, max_card:int=20, dep_var=None) -> tuple[list
     for col in df.columns:
         if col in skip: continue
         dtype = df[col].dtype
-        is_cont = pd.api.types.is_float_dtype(dtype) or (pd.api.types.is_integer_dtype(dtype) and df[col].nunique()
-                                                         > max_card)
+        is_cont = pd.api.types.is_float_dtype(dtype) or (pd.api.types.is_integer_dtype(dtype)
+                                                         and df[col].nunique() > max_card)
         (cont_names if is_cont else cat_names).append(col)
     return cont_names, cat_names
 
@@ -135,8 +135,8 @@ class FillMissing(TabularProc):
         train = to.train_df
         self.na_dict = {col: self._fill_value(col, train[col]) for col in to.cont_names}
         self.na_cols = [col for col in to.cont_names if train[col].isna().any()]
-        if self.add_col: to.cat_names = list(to.cat_names) + [f'{c}_na' for c in self.na_cols
-                                                              if f'{c}_na' not in to.cat_names]
+        if self.add_col: to.cat_names = list(to.cat_names) + [f'{c}_na'
+                                                              for c in self.na_cols if f'{c}_na' not in to.cat_names]
 
     def encodes(self, df:pd.DataFrame) -> pd.DataFrame:
         if self.add_col:
@@ -243,8 +243,8 @@ class TabularPandas:
                                                              f"{type(df).__name__}.")
         self.cat_names, self.cont_names, self.y_names = list(L(cat_names)), list(L(cont_names)), list(L(y_names))
         self.input_names, self.target_names = self.cat_names + self.cont_names, list(self.y_names)
-        _check_columns(df, self.cat_names, 'Categorical column'); _check_columns(df, self.cont_names, 'Continuous '
-            'column')
+        _check_columns(df, self.cat_names, 'Categorical column')
+        _check_columns(df, self.cont_names, 'Continuous column')
         _check_columns(df, self.y_names, 'Target column')
         if (both := set(self.cat_names) & set(self.cont_names)): raise ValueError(f"Columns {sorted(both)} are in both "
             f"cat_names and cont_names: choose one.")
@@ -278,9 +278,9 @@ class TabularPandas:
 
     def _encode_targets(self, df:pd.DataFrame) -> torch.Tensor:
         "The target columns of `df` as a tensor: class indices (long) or numbers (float, one column per target)"
-        if len(df) == 0: return torch.zeros(0, dtype=torch.long) if isinstance(self.y_tfm,
-                                                                               Categorize) else torch.zeros(0, len(
-                                                                                   self.y_names))
+        if len(df) == 0:
+            return (torch.zeros(0, dtype=torch.long) if isinstance(self.y_tfm, Categorize)
+                    else torch.zeros(0, len(self.y_names)))
         if isinstance(self.y_tfm, Categorize):
             col, vocab = df[self.y_names[0]], list(self.y_tfm.vocab)
             codes = pd.Categorical(col, categories=vocab).codes

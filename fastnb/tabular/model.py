@@ -93,8 +93,8 @@ class TabularModel(nn.Module):
     def forward(self, x_cat:torch.Tensor, x_cont:torch.Tensor) -> torch.Tensor:
         self._check_inputs(x_cat, x_cont)
         parts = []
-        if len(self.embeds): parts.append(self.emb_drop(torch.cat([emb(x_cat[:, i]) for i,
-                                                                   emb in enumerate(self.embeds)], dim=1)))
+        if len(self.embeds):
+            parts.append(self.emb_drop(torch.cat([emb(x_cat[:, i]) for i, emb in enumerate(self.embeds)], dim=1)))
         if self.n_cont: parts.append(self.cont_norm(x_cont.float()))
         x = self.head(torch.cat(parts, dim=1))
         return x if self.y_range is None else sigmoid_range(x, *self.y_range)

@@ -271,8 +271,8 @@ def _symmetries(mats:torch.Tensor, h:int, w:int):
     swap = lin[:, 0, 0] == 0
     if swap.any() and h != w: return None
     # out[y, x] reads in[c x + d y, a x + b y]; after a transpose the roles of the two rows of the matrix swap
-    return [(bool(s), bool((m[0, 1] if s else m[1, 1]) < 0), bool((m[1, 0] if s else m[0, 0]) < 0)) for s,
-            m in zip(swap, lin)]
+    return [(bool(s), bool((m[0, 1] if s else m[1, 1]) < 0), bool((m[1, 0] if s else m[0, 0]) < 0))
+            for s, m in zip(swap, lin)]
 
 def _apply_symmetries(t:torch.Tensor, syms) -> torch.Tensor:
     "Each image (or mask) of the batch `t` transposed and flipped by index operations: exact and fast"

@@ -123,8 +123,8 @@ class ImageClassifierCleaner(widgets.VBox):
         interp = self._interp(0 if self.split_dropdown.value == 'Train' else 1)
         c = self.vocab.index(self.class_dropdown.value)
         losses, idxs = interp.top_losses()
-        shown = [(float(l), item_file(interp.dl.dataset, int(i))) for l,
-                 i in zip(losses, idxs) if int(interp.targs[i]) == c]
+        shown = [(float(l), item_file(interp.dl.dataset, int(i))) for l, i in zip(losses, idxs)
+                 if int(interp.targs[i]) == c]
         shown = [(l, f) for l, f in shown if f not in self.done][:self.max_n]
         self.losses, self.fns = L(l for l, _ in shown), L(f for _, f in shown)
         others = [v for v in self.vocab if v != self.class_dropdown.value]
@@ -133,8 +133,8 @@ class ImageClassifierCleaner(widgets.VBox):
                         for _ in self.fns]
         self.grid.children = [widgets.VBox([widgets.Image(value=thumbnail_png(f, self.width), format='png',
                                                           width=self.width),
-                                            widgets.Label(f"loss {l:.2f}"), dd]) for l, f,
-                              dd in zip(self.losses, self.fns, self.choices)]
+                                            widgets.Label(f"loss {l:.2f}"), dd])
+                              for l, f, dd in zip(self.losses, self.fns, self.choices)]
 
     def values(self) -> list[str]:
         "The choice for each image shown: `<Keep>`, `<Delete>` or a class"

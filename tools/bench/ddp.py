@@ -1,15 +1,16 @@
 #!/usr/bin/env python
 """Benchmark (not a test): data-parallel training throughput, fastnb against a plain PyTorch DDP loop.
 
-The same model (`vision_model('resnet18', 10)`), the same data (random images held in memory on the CPU, 3 x SIZE x SIZE,
-10 classes, pinned and copied to the GPU batch by batch), bf16 autocast and channels-last in both:
+The same model (`vision_model('resnet18', 10)`), the same data (random images held in memory on the CPU, 3 x SIZE x
+SIZE, 10 classes, pinned and copied to the GPU batch by batch), bf16 autocast and channels-last in both:
 1. fastnb: `Learner` + `to_bf16()` + `to_channels_last()` + `fit_one_cycle`, inside `learn.distrib_ctx()`;
-2. plain: `DistributedDataParallel` (in 1 process: the bare model), `DistributedSampler`, fused AdamW + OneCycleLR, autocast.
-Each is run for 1..N processes (N: the GPUs, or --nproc), started with torchrun; one warm-up epoch, then EPOCHS timed.
-Prints one table: images/s (training images per second of the timed epochs, validation of 1/8 as many images included)
-for each, the ratio fastnb/plain, and the scaling efficiency (images/s on N / (N x images/s on 1)).
+2. plain: `DistributedDataParallel` (in 1 process: the bare model), `DistributedSampler`, fused AdamW + OneCycleLR,
+autocast. Each is run for 1..N processes (N: the GPUs, or --nproc), started with torchrun; one warm-up epoch, then
+EPOCHS timed. Prints one table: images/s (training images per second of the timed epochs, validation of 1/8 as many
+images included) for each, the ratio fastnb/plain, and the scaling efficiency (images/s on N / (N x images/s on 1)).
 Usage: python tools/bench/ddp.py [--nproc N] [--size 128] [--n 8192] [--bs 128] [--epochs 2] [--json out.json]
-(on a machine without GPU it runs on the CPU with gloo, for checking the script only: use --size 32 --n 512)
+(on a machine without GPU it runs on the CPU with gloo, for checking the script only: use --size 32 --n 512, or
+--quick: 1 process, 16 px, 160 images, batch 32, 1 epoch)
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -60,7 +61,8 @@ def bench_plain(train_ds, valid_ds, bs, epochs):
     ddp = DistributedDataParallel(model, device_ids=[device] if device.type == 'cuda' else None) if world > 1 else model
     def loader(ds, shuffle):
         sampler = DistributedSampler(range(len(ds)), world, rank, shuffle=shuffle)
-        return sampler, DataLoader(ds, sampler=BatchSampler(sampler, bs, drop_last=shuffle), batch_size=None, pin_memory=device.type == 'cuda')
+        return sampler, DataLoader(ds, sampler=BatchSampler(sampler, bs, drop_last=shuffle), batch_size=None,
+                                   pin_memory=device.type == 'cuda')
     (train_sampler, train_dl), (_, valid_dl) = loader(train_ds, True), loader(valid_ds, False)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=device.type == 'cuda')
     def run(n_epochs):
@@ -68,7 +70,8 @@ def bench_plain(train_ds, valid_ds, bs, epochs):
         for epoch in range(n_epochs):
             train_sampler.set_epoch(epoch); ddp.train()
             for x, y in train_dl:
-                x, y = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last), y.to(device, non_blocking=True)
+                x, y = (x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last),
+                        y.to(device, non_blocking=True))
                 with torch.autocast(device.type, dtype=torch.bfloat16): loss = F.cross_entropy(ddp(x).float(), y)
                 loss.backward(); opt.step(); sched.step(); opt.zero_grad()
             model.eval()
@@ -86,34 +89,42 @@ def worker(args):
     torch.manual_seed(0)
     train_ds, valid_ds = data(args.n, args.size)
     if torch.cuda.is_available(): torch.backends.cudnn.benchmark = True
-    secs = {'fastnb': bench_fastnb(train_ds, valid_ds, args.bs, args.epochs), 'plain': bench_plain(train_ds, valid_ds, args.bs, args.epochs)}
+    secs = {'fastnb': bench_fastnb(train_ds, valid_ds, args.bs, args.epochs),
+            'plain': bench_plain(train_ds, valid_ds, args.bs, args.epochs)}
     if int(os.environ.get('RANK', 0)) == 0: Path(args.worker).write_text(json.dumps(secs))
 
 def main(args):
     from fastnb.distributed import torchrun_cmd
     n_gpus = torch.cuda.device_count()
     nproc = args.nproc or max(1, n_gpus)
-    n_train = (args.n - args.n // 8) // args.bs * args.bs  # the images trained on per epoch (drop_last), all processes together
+    # the images trained on per epoch (drop_last), all processes together
+    n_train = (args.n - args.n // 8) // args.bs * args.bs
     rows, tmp = [], Path(tempfile.mkdtemp())
     for n in range(1, nproc + 1):
         out = tmp/f'{n}.json'
-        cmd = torchrun_cmd(n, __file__, '--worker', out, '--size', args.size, '--n', args.n, '--bs', args.bs // n, '--epochs', args.epochs)
+        cmd = torchrun_cmd(n, __file__, '--worker', out, '--size', args.size, '--n', args.n, '--bs', args.bs // n,
+                           '--epochs', args.epochs)
         res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(root)})
         if res.returncode: sys.exit(f"bench/ddp.py: {n} process(es) failed:\n{res.stderr[-3000:]}")
         secs = json.loads(out.read_text())
         rows.append({'processes': n, **{k: args.epochs * n_train / s for k, s in secs.items()}})
     base = rows[0]
-    print(f"{'device':<24}{'processes':>10}{'fastnb img/s':>14}{'plain img/s':>13}{'fastnb/plain':>14}{'scaling fastnb':>16}{'scaling plain':>15}")
+    print(f"{'device':<24}{'processes':>10}{'fastnb img/s':>14}{'plain img/s':>13}{'fastnb/plain':>14}"
+          f"{'scaling fastnb':>16}{'scaling plain':>15}")
     device = torch.cuda.get_device_name(0) if n_gpus else 'cpu (gloo)'
     for r in rows:
         eff = lambda k: f"{r[k] / (r['processes'] * base[k]):.0%}"
-        print(f"{device[:23]:<24}{r['processes']:>10}{r['fastnb']:>14.0f}{r['plain']:>13.0f}{r['fastnb'] / r['plain']:>14.2f}{eff('fastnb'):>16}{eff('plain'):>15}")
+        print(f"{device[:23]:<24}{r['processes']:>10}{r['fastnb']:>14.0f}{r['plain']:>13.0f}"
+              f"{r['fastnb'] / r['plain']:>14.2f}{eff('fastnb'):>16}{eff('plain'):>15}")
     if args.json: Path(args.json).write_text(json.dumps(rows))
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--nproc', type=int, default=None); p.add_argument('--size', type=int, default=128)
     p.add_argument('--n', type=int, default=8192); p.add_argument('--bs', type=int, default=128)
-    p.add_argument('--epochs', type=int, default=2); p.add_argument('--json', default=None); p.add_argument('--worker', default=None)
+    p.add_argument('--epochs', type=int, default=2); p.add_argument('--json', default=None)
+    p.add_argument('--worker', default=None)
+    p.add_argument('--quick', action='store_true', help="1 process, 16 px, 160 images, 1 epoch: checks the script runs")
     args = p.parse_args()
+    if args.quick: args.nproc, args.size, args.n, args.bs, args.epochs = 1, 16, 160, 32, 1
     worker(args) if args.worker else main(args)

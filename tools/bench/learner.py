@@ -12,7 +12,8 @@ Two comparisons:
 - `loaders`: the learner uses fastnb `DataLoaders.from_dsets` and the plain loop a `torch.utils.data.DataLoader`,
   both over the same `TensorDataset` (adds the data layer's cost).
 
-Run: `python tools/bench/learner.py [--repeats 7] [--n_train 3840] [--threads 1]`
+Run: `python tools/bench/learner.py [--repeats 7] [--n_train 3840] [--threads 1] [--quick]` (`--quick`: 1 repeat of
+10 + 2 batches, to check that the script runs)
 """
 import copy, io, statistics, sys, time
 from pathlib import Path
@@ -22,7 +23,7 @@ from types import SimpleNamespace
 import torch, torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset, DataLoader as TorchDataLoader
-from fastcore.script import call_parse
+from fastcore.script import call_parse, store_true
 
 from fastnb.learner import Learner
 from fastnb.data.load import DataLoaders
@@ -33,8 +34,10 @@ import fastnb.callback.progress, fastnb.callback.tracker  # the default callback
 
 def small_cnn() -> nn.Sequential:
     "A small CNN for 28x28 images: three stride-2 conv blocks, pooling, a linear head"
-    def block(c_in, c_out): return [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
-    return nn.Sequential(*block(1, 16), *block(16, 32), *block(32, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    def block(c_in, c_out): return [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                                    nn.ReLU()]
+    return nn.Sequential(*block(1, 16), *block(16, 32), *block(32, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(64, 10))
 
 def linear_model() -> nn.Sequential:
     "Almost no compute: what's left of a batch's time is the loop's own cost"
@@ -93,7 +96,10 @@ def main(repeats:int=7,     # interleaved repeats of each loop
          n_valid:int=1024,  # validation images
          bs:int=64,         # batch size
          threads:int=1,     # torch threads (0: torch's default); 1 makes CPU time a stable measure of work
-         model:str='cnn'):  # 'cnn' (a realistic small model) or 'linear' (near-zero compute: shows the per-batch cost of the loop)
+         # 'cnn' (a realistic small model) or 'linear' (near-zero compute: shows the per-batch cost of the loop)
+         model:str='cnn',
+         quick:store_true=False):  # 1 repeat of 10 training + 2 validation batches: checks the script runs
+    if quick: repeats, n_train, n_valid = 1, 10 * bs, 2 * bs
     if threads: torch.set_num_threads(threads)
     torch.manual_seed(0)
     train_ds, valid_ds = make_data(n_train, n_valid)
@@ -103,11 +109,12 @@ def main(repeats:int=7,     # interleaved repeats of each loop
     torch_train = TorchDataLoader(train_ds, batch_size=bs, shuffle=False)
     torch_valid = TorchDataLoader(valid_ds, batch_size=bs, shuffle=False)
     runs = {
-        'batches': (lambda m: plain_fit(m, train_b, valid_b), lambda m: learner_fit(m, SimpleNamespace(train=train_b, valid=valid_b))),
+        'batches': (lambda m: plain_fit(m, train_b, valid_b),
+                    lambda m: learner_fit(m, SimpleNamespace(train=train_b, valid=valid_b))),
         'loaders': (lambda m: plain_fit(m, torch_train, torch_valid), lambda m: learner_fit(m, fnb_dls)),
     }
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {model} model, {len(train_b)} training batches of {bs} "
-          f"+ {len(valid_b)} validation batches, {repeats} interleaved repeats")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {model} model, {len(train_b)} training "
+          f"batches of {bs} + {len(valid_b)} validation batches, {repeats} interleaved repeats")
     for name, (plain, library) in runs.items():
         plain(copy.deepcopy(init)); library(copy.deepcopy(init))  # warm-up
         times = {(kind, clock): [] for kind in ('plain', 'learner') for clock in ('wall', 'cpu')}
@@ -119,7 +126,8 @@ def main(repeats:int=7,     # interleaved repeats of each loop
             for stat in (min, statistics.median):  # min: the least disturbed run
                 plain_t, learner_t = stat(times['plain', clock]), stat(times['learner', clock])
                 per_batch_us = 1e6 * (learner_t - plain_t) / (len(train_b) + len(valid_b))
-                print(f"{name:8s} {clock:4s} {stat.__name__:6s} plain {plain_t:.3f}s  learner {learner_t:.3f}s  ratio {learner_t/plain_t:.3f}  "
-                      f"(overhead {100*(learner_t/plain_t - 1):+.1f}%, {per_batch_us:+.0f} us a batch)")
-        print(f"{'':8s} wall times: plain {[round(t, 3) for t in times['plain', 'wall']]}, learner {[round(t, 3) for t in times['learner', 'wall']]}; "
-              f"last valid loss {loss:.3f}, accuracy {acc:.3f}")
+                print(f"{name:8s} {clock:4s} {stat.__name__:6s} plain {plain_t:.3f}s  learner {learner_t:.3f}s  ratio "
+                      f"{learner_t/plain_t:.3f}  (overhead {100*(learner_t/plain_t - 1):+.1f}%, {per_batch_us:+.0f} us "
+                      "a batch)")
+        print(f"{'':8s} wall times: plain {[round(t, 3) for t in times['plain', 'wall']]}, learner "
+              f"{[round(t, 3) for t in times['learner', 'wall']]}; last valid loss {loss:.3f}, accuracy {acc:.3f}")

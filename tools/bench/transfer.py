@@ -12,7 +12,8 @@ Recipe (the course's lesson 1): 128-pixel squished pictures, batch 32, `fine_tun
 end is timestamped; the time to goal is the training time (data loading included, process start-up excluded) at
 the first epoch whose validation error is at most `--goal`. Prints a table per run and the ratios fastai/fastnb.
 Usage: python tools/bench/transfer.py [--fastai-python /work/fastai-venv/bin/python] [--seeds 0 1 2] [--goal 0.2]
-       [--size 128] [--epochs 3] [--threads 2] [--quick]   (--quick: 1 seed, 48 px, 1 epoch: checks the script runs)
+       [--size 128] [--epochs 3] [--threads 2] [--quick]   (--quick: 1 seed, 48 px, 1 epoch, 8 pictures per category:
+       checks the script runs)
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -24,7 +25,7 @@ sys.path.insert(0, {root!r})
 from fastnb.vision.all import *
 torch.set_num_threads({threads})
 set_seed({seed})
-path = get_dataset('stamps')/'categories'
+path = Path({path!r})
 dls = ImageDataLoaders.from_folder(path, valid_pct=0.2, seed=42, item_tfms=Resize({size}, method='squish'), bs=32,
                                    num_workers=0)
 marks = []
@@ -72,6 +73,13 @@ def time_to_goal(marks, goal) -> float:
     "Seconds of training until the first epoch with error <= goal (inf if never)"
     return next((t for t, e in marks if e <= goal), float('inf'))
 
+def first_of_each(path:Path, dest:Path, n:int) -> Path:
+    "`dest` with a folder per category of `path` linking its first `n` pictures (for --quick)"
+    for c in sorted(d for d in path.iterdir() if d.is_dir()):
+        (dest/c.name).mkdir(parents=True)
+        for f in sorted(c.iterdir())[:n]: (dest/c.name/f.name).symlink_to(f)
+    return dest
+
 def timm_lite0_file(folder:Path) -> str:
     "The pip package's EfficientNet-Lite0 weights under timm's names, saved in `folder` for fastai's timm"
     sys.path.insert(0, str(ROOT))
@@ -83,7 +91,8 @@ def timm_lite0_file(folder:Path) -> str:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--fastai-python', default='/work/fastai-venv/bin/python')
+    p.add_argument('--fastai-python', default=None, help="python of a venv with fastai 2.8.12 (default "
+                   "/work/fastai-venv/bin/python; skipped if missing; with --quick only if given)")
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--goal', type=float, default=0.2)
     p.add_argument('--size', type=int, default=128)
@@ -93,20 +102,23 @@ def main():
     p.add_argument('--json', default=None, help='write the runs here')
     a = p.parse_args()
     if a.quick: a.seeds, a.size, a.epochs = a.seeds[:1], 48, 1
-    has_fastai = Path(a.fastai_python).exists()
-    if not has_fastai: print(f"fastai skipped: no {a.fastai_python}")
-    rows = []
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from vision import fastai_python  # tools/bench/vision.py
+    python = fastai_python(a.fastai_python, a.quick)
+    has_fastai = python is not None
+    sys.path.insert(0, str(ROOT))
+    from fastnb.datasets import get_dataset
+    rows, data = [], get_dataset('stamps')/'categories'
     with tempfile.TemporaryDirectory() as tmp:
+        if a.quick: data = first_of_each(data, Path(tmp)/'stamps', 8)
         weights = timm_lite0_file(Path(tmp)) if has_fastai else None
         for seed in a.seeds:
-            args = dict(root=str(ROOT), threads=a.threads, seed=seed, size=a.size, epochs=a.epochs)
+            args = dict(root=str(ROOT), path=str(data), threads=a.threads, seed=seed, size=a.size, epochs=a.epochs)
             pre = run(sys.executable, FASTNB_WORKER.format(pretrained=True, **args))
             rows.append(dict(seed=seed, run='fastnb pretrained', marks=pre['marks']))
             if has_fastai:
                 valid_file = Path(tmp)/'valid.json'; valid_file.write_text(json.dumps(pre['valid']))
-                from_path = str(Path.home()/'.fastnb'/'data'/'stamps'/'categories')
-                fa = run(a.fastai_python, FASTAI_WORKER.format(path=from_path, valid_file=str(valid_file),
-                                                               weights=weights, **args))
+                fa = run(python, FASTAI_WORKER.format(valid_file=str(valid_file), weights=weights, **args))
                 assert fa['n_valid'] == len(pre['valid']), fa
                 rows.append(dict(seed=seed, run='fastai pretrained', marks=fa['marks']))
             scratch = run(sys.executable, FASTNB_WORKER.format(pretrained=False, **args))
