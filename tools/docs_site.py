@@ -347,4 +347,4 @@ def build(root:Path, execute:bool=False, only=None):
                          "anything else: name it in the prose):\n  " + '\n  '.join(missing))
     print(f'docs: {len(list(site.rglob("*.html")))} pages in {site} ({len(slides)} slide decks in {site/"slides"}), '
           'links checked, no progress noise, every page has its intro, every public function and class has its '
-          'show_doc')
+          'show_doc' + ('' if execute else '; no outputs: the site to publish is built with --execute'))
