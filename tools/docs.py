@@ -2,9 +2,11 @@
 
     python tools/docs.py readme     # README.md from nbs/index.ipynb
     python tools/docs.py site       # the docs site into _docs/ (Sphinx + MyST-NB)
-    python tools/docs.py site --execute   # the same, with every notebook run first so pages show outputs
-    python tools/docs.py site --execute --only 14_interpret 07_learner   # run only these notebooks (a quick check of
-    their pages) python tools/docs.py all        # both
+    python tools/docs.py site --execute   # the site to publish: every notebook run first, so pages show outputs
+    python tools/docs.py site --execute --only 14_interpret 07_learner   # run only these (a look at their pages)
+    python tools/docs.py all        # both
+
+`site` alone (what CI runs after the tests) renders pages without outputs: a check, not the site to publish.
 
 The site is made from the notebooks after nbdev's own processing (`nbdev.serve.proc_nbs`: hidden cells dropped,
 `show_doc` cells executed, exports cleaned), then turned into pages Sphinx understands: the front matter becomes a

@@ -65,7 +65,10 @@ def body_or_pixel_features(p:Project, progress=None) -> tuple[torch.Tensor, str]
     pixels = _pooled(None, _small_images(files, 32), n, progress)
     return pixels, "raw pixels (no pretrained weights on this machine and no model trained yet)"
 
-def map_features(p:Project, progress=None) -> tuple[torch.Tensor, str]:
+def map_features(
+    p:Project, # the project
+    progress=None, # called with (images done, images) as the features are computed
+) -> tuple[torch.Tensor, str]:
     "(features, what they are in words) of `p`'s images, a row each, for the map: the one place to change them"
     return body_or_pixel_features(p, progress)
 
@@ -114,10 +117,11 @@ def current_layout(p:Project) -> dict|None:
     except (TypeError, KeyError, ValueError): ok = False
     return saved if ok else None
 
-def layout(p:Project,
-           recompute:bool=False,  # draw it again even if the saved one is current
-           progress=None  # called with (images done, images) as the features are computed
-          ) -> dict:
+def layout(
+    p:Project, # the project
+    recompute:bool=False, # draw it again even if the saved one is current
+    progress=None, # called with (images done, images) as the features are computed
+) -> dict:
     "{'source', 'files', 'cells', 'cols', 'rows'}: the map of `p`'s images, drawn again only when needed or `recompute`"
     if not recompute and (saved := current_layout(p)): return saved
     key = _layout_key(p)
@@ -131,7 +135,11 @@ def layout(p:Project,
 class AppProgress(Callback):
     "Counts batches and records training losses into `run` (a dict the page reads); cancels the fit on `cancel`"
     order = 51  # after the Recorder
-    def __init__(self, run:dict, cancel:threading.Event): self.run, self.cancel = run, cancel
+    def __init__(
+        self,
+        run:dict, # the record of the run, which the page reads
+        cancel:threading.Event, # set to cancel the fit
+    ): self.run, self.cancel = run, cancel
     def before_fit(self):
         if self.cancel.is_set(): raise CancelFitException()
     def after_batch(self):
@@ -216,7 +224,14 @@ def _least_sure(learn, p:Project, pool:list, vocab:list, k:int) -> list:
     return [dict(fname=pool[i], pred=vocab[int(probs[i].argmax())], prob=float(s))
             for s, i in zip(sure[:k].tolist(), order[:k].tolist())]
 
-def interpret(p:Project, learn, labels:dict, links:dict, run_id:str, k:int=12) -> dict:
+def interpret(
+    p:Project, # the project
+    learn, # the trained learner
+    labels:dict, # {image: label} it was trained on
+    links:dict, # {file in the training view: project image}, from the view the learner was trained on
+    run_id:str, # the run the results belong to
+    k:int=12, # mistakes and least sure images shown, at most
+) -> dict:
     "Error rate, confusion matrix, baseline, mistakes (with heatmaps), least sure images of `learn`, saved for the page"
     it = ClassificationInterpretation.from_learner(learn)
     vocab, probs, targs = [str(v) for v in learn.dls.vocab], it.preds, it.targs
@@ -256,7 +271,10 @@ MAX_EPOCHS = 100  # the most epochs one Train may ask for (a typo such as 1000 w
 
 class ProjectModel:
     "The model of project `p`: trained in a background thread (progress, cancel, a record on disk), loaded, used"
-    def __init__(self, p:Project):
+    def __init__(
+        self,
+        p:Project, # the project
+    ):
         self.project, self.thread, self._cancel, self._loaded, self.error = p, None, threading.Event(), None, None
         self.run = p.read_run()
 

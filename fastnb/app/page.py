@@ -77,7 +77,11 @@ window.addEventListener('DOMContentLoaded', () => { const m = $('#map');
   if (m) { boxSelect(m); m.addEventListener('change', countSelected); } poll(); });"""
 
 # %% ../../nbs/77_app_page.ipynb #84cf7a4a
-def loss_svg(losses:list, width:int=360, height:int=140) -> str:
+def loss_svg(
+    losses:list, # the training loss of each batch
+    width:int=360, # of the picture, in pixels
+    height:int=140, # in pixels
+) -> str:
     "SVG of the training `losses` by batch, with axes: the batch range along x, the loss range up y ('' if under 2)"
     n = len(losses)
     if n < 2: return ''
@@ -128,7 +132,11 @@ def _opener(p:Project|None, job:dict|None, roots:list|None):
                    placeholder=f"a folder inside {roots[0]}", id='folder')
     return Form(folder, Button('Open folder', id='open-button'), method='post', action='/open')
 
-def project_part(p:Project|None, job:dict|None=None, roots:list|None=None):
+def project_part(
+    p:Project|None, # the open project (None: none yet)
+    job:dict|None=None, # the background job (opening a folder), if any
+    roots:list|None=None, # the folders below which the page may open others
+):
     "1. The folder: open another (if the server has folders to open), the progress of opening, what's in it, add"
     opening = job if job and job['kind'] == 'open' and job['state'] == 'running' else None
     opener = _opener(p, opening, roots)
@@ -152,7 +160,11 @@ def _map_thumb(f:str, cell:list, labels:dict, colour:dict):
                  title=f"{f}: {labels.get(f, 'no label')}",
                  style=f"grid-column:{c + 1};grid-row:{r + 1};border-color:{colour.get(labels.get(f), '#bbb')}")
 
-def map_part(p:Project, lay:dict|None, job:dict|None=None):
+def map_part(
+    p:Project, # the open project
+    lay:dict|None, # its map, from `layout` (None: being drawn)
+    job:dict|None=None, # the background job (drawing the map), if any
+):
     "2. The images on a grid by their features, each with a tick box; zoom; the form that labels the ticked ones"
     if lay is None: return Section(H2('2. Label by looking'), P('Drawing the map of your images…'), _job_bar(job))
     labels = p.read_labels()
@@ -176,7 +188,10 @@ def map_part(p:Project, lay:dict|None, job:dict|None=None):
                        Form(Button('Undo', id='undo-button'), method='post', action='/undo'),
                        Form(Button('Redraw the map'), method='post', action='/layout')))
 
-def train_part(run:dict, epochs:int=3):
+def train_part(
+    run:dict, # the last training run
+    epochs:int=3, # the epochs the Train form proposes
+):
     "3. The train and cancel buttons, the progress bar and the loss curve (redrawn by the page's script while training)"
     st = status(run)
     epochs = Input(type='number', name='epochs', value=epochs, min=1, max=MAX_EPOCHS, style='width:4em')
@@ -187,7 +202,9 @@ def train_part(run:dict, epochs:int=3):
                        Span(st['text'], id='run-message'), Div(NotStr(st['plot']), id='loss-plot')))
 
 # %% ../../nbs/77_app_page.ipynb #956d80a6
-def verdict(it:dict) -> str:
+def verdict(
+    it:dict, # what `interpret` saved after the last run
+) -> str:
     "In plain words: the model is no better than always guessing the commonest label, and what to do ('' if better)"
     if it['error_rate'] < it['guessing_error'] - 1e-9: return ''  # (both are counts over the same held-out images)
     rarer = ', '.join(f"{l}: {n}" for l, n in sorted(it['counts'].items(), key=lambda o: o[1]) if l != it['commonest'])
@@ -217,7 +234,10 @@ def _confusion(vocab:list, cm:list):
             for i, (a, row) in enumerate(zip(vocab, cm))]
     return Div(Table(Tr(Th('actual \\ predicted'), *[Th(v) for v in vocab]), *rows, id='confusion'), cls='scroll')
 
-def inspect_part(p:Project, it:dict|None):
+def inspect_part(
+    p:Project, # the open project
+    it:dict|None, # what `interpret` saved after the last run (None: no run yet)
+):
     "4. Error rate against guessing, confusion matrix, mistakes, least sure images: each relabelled or deleted in place"
     if it is None:
         return Section(H2('4. Inspect'), P('Train a model to see here what it gets wrong and what to label next.'))
@@ -253,16 +273,18 @@ def use_part(has_model:bool, prediction:tuple|None=None):
                      A('Download the labels (labels.csv)', href='/download/labels.csv', id='download-labels')),
                    P('In a notebook, the model works in two lines (after the import):'), Pre(Code(code)))
 
-def page(p:Project|None,  # the open project (None: none yet)
-         lay:dict|None=None,  # its map, from `layout` (None: being drawn)
-         run:dict|None=None,  # the last training run
-         job:dict|None=None,  # the background job (opening a folder, drawing the map), if any
-         interp:dict|None=None,  # what `interpret` saved after the last run
-         prediction=None,  # (image as a data URL, label, probability) of an uploaded photo
-         msg:str='', error:str='',  # a message, or an error, to show at the top
-         epochs:int=3,  # the epochs the Train form proposes
-         roots:list|None=None  # the folders below which the page may open others
-        ) -> str:
+def page(
+    p:Project|None, # the open project (None: none yet)
+    lay:dict|None=None, # its map, from `layout` (None: being drawn)
+    run:dict|None=None, # the last training run
+    job:dict|None=None, # the background job (opening a folder, drawing the map), if any
+    interp:dict|None=None, # what `interpret` saved after the last run
+    prediction=None, # (image as a data URL, label, probability) of an uploaded photo
+    msg:str='', # a message to show at the top
+    error:str='', # an error to show at the top
+    epochs:int=3, # the epochs the Train form proposes
+    roots:list|None=None, # the folders below which the page may open others
+) -> str:
     "The whole page, as HTML"
     run = run or {}
     parts = [project_part(p, job, roots)]

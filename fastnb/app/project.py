@@ -37,7 +37,9 @@ def _name_problem(name:str) -> str:
     if len(name) > MAX_NAME: return f"is {len(name)} characters long (at most {MAX_NAME})"
     return ''
 
-def check_label(label) -> str:
+def check_label(
+    label, # a label as the user typed it
+) -> str:
     "`label` without surrounding spaces, or a `ValueError` saying what is wrong with it"
     label = str(label).strip()
     if not label: raise ValueError("The label is empty: type a name for the selected images (e.g. 'cat').")
@@ -69,14 +71,19 @@ def upload_name(name) -> str:
 class ProjectError(FastnbError, ValueError):
     "A project whose own files (`fastnb_app/...`) say what the app won't do; the message names the file and the line"
 
-def relative_inside(rel) -> str:
+def relative_inside(
+    rel, # a path relative to its folder, as read from one of the app's files
+) -> str:
     "`rel` if it is a relative path that stays in its folder (no '..', not absolute, no '\\' or drive), else an error"
     rel = str(rel)
     if not rel or '\\' in rel or re.match(r'^[A-Za-z]:', rel) or Path(rel).is_absolute() or '..' in Path(rel).parts:
         raise ValueError(f"{rel!r} is not a path inside the project")
     return rel
 
-def inside(root:Path, rel) -> Path:
+def inside(
+    root:Path, # the folder it must stay in
+    rel, # a path relative to `root`
+) -> Path:
     "`root/rel`, after checking that it stays inside `root` with any link on the way followed (a `ValueError` if not)"
     full = root/relative_inside(rel)
     if not full.resolve().is_relative_to(root.resolve()):
@@ -104,14 +111,18 @@ def _label_row(row:tuple) -> tuple:
     f, label = row
     return _project_file(f), check_label(label) if label.strip() else ''
 
-def read_label_rows(file:Path) -> dict:
+def read_label_rows(
+    file:Path, # the labels CSV (`fastnb_app/labels.csv`)
+) -> dict:
     "{file: label} of a labels CSV (`fname,label`; an empty label for an image without one), every line checked"
     df = pd.read_csv(file, dtype=str, keep_default_na=False)
     if list(df.columns[:2]) != ['fname', 'label']:
         raise ProjectError(f"{file}, line 1: the columns should be 'fname,label', not {','.join(df.columns[:2])!r}.")
     return dict(_lines_of(file, _label_row, enumerate(zip(df.fname, df.label), start=2)))
 
-def check_history_entry(h:dict) -> dict:
+def check_history_entry(
+    h:dict, # one entry of the undo log, as read from JSON
+) -> dict:
     "`h` (a line of the undo log) if it is a well-formed labelling or deletion inside the project, else an error"
     if h['action'] == 'label':
         check_label(h['label'])
@@ -123,7 +134,9 @@ def check_history_entry(h:dict) -> dict:
     else: raise ValueError(f"unknown action {h['action']!r}")
     return h
 
-def read_history(file:Path) -> list:
+def read_history(
+    file:Path, # the undo log (`fastnb_app/history.jsonl`)
+) -> list:
     "The undo log (`history.jsonl`, one JSON entry a line), every line checked"
     lines = enumerate(file.read_text().splitlines(), start=1)
     return _lines_of(file, lambda line: check_history_entry(json.loads(line)), lines)
@@ -142,12 +155,17 @@ def check_run(run:dict) -> dict:
 _NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 TEMP_FILES = '.*.tmp'  # the temporary files of this app (and of `Learner.export`) in the app's folder
 
-def open_own(path:Path, mode:str='a'):
+def open_own(
+    path:Path, # one of the app's files, in `fastnb_app/`
+    mode:str='a', # 'a' to append, 'xb' for a new file
+):
     "Open one of the app's files to append (`'a'`) or as a new file (`'xb'`), never through a link planted at `path`"
     flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | (os.O_APPEND if mode == 'a' else os.O_EXCL)
     return os.fdopen(os.open(path, flags, 0o644), 'a' if mode == 'a' else 'wb')
 
-def temp_name(path:Path) -> Path:
+def temp_name(
+    path:Path, # the file the temporary one will replace
+) -> Path:
     "A new name for a temporary file beside `path`, with this process's id (`TEMP_FILES` matches it)"
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
 
@@ -160,7 +178,9 @@ def atomic_write(path:Path, data:str|bytes, dest:Path|None=None):
     finally: tmp.unlink(missing_ok=True)
 
 # %% ../../nbs/75_app_project.ipynb #a8d9fba9
-def check_folder(path) -> Path:
+def check_folder(
+    path, # the folder of images the user gave
+) -> Path:
     "`path` resolved, or a `FileNotFoundError` saying what to give"
     if not str(path).strip() or not Path(path).expanduser().is_dir():
         raise FileNotFoundError(f"No folder {str(path)!r}: give the folder that holds your images (at the top or in "
@@ -187,9 +207,11 @@ def image_from(data:bytes, name:str='the upload') -> PILImage:
 
 class Project:
     "A folder of images and what the app knows about it, kept in `fastnb_app/` in it: labels, undo log, trash, last run"
-    def __init__(self, path,  # the folder
-                 progress=None  # called with (images checked, images) while the images are checked
-                ):
+    def __init__(
+        self,
+        path, # the folder
+        progress=None, # called with (images checked, images) while the images are checked
+    ):
         self.path = check_folder(path)
         self.dir = self.path/APP_DIR
         self._lock, self._depth = threading.RLock(), 0

@@ -25,7 +25,9 @@ __all__ = ['LOCAL_HOSTS', 'ANY_HOST', 'host_name', 'refused', 'Guard', 'Job', 'A
 LOCAL_HOSTS = ('127.0.0.1', 'localhost', '::1')  # served without --allow_remote: this machine only
 ANY_HOST = ('0.0.0.0', '::')
 
-def host_name(host_header:str) -> str:
+def host_name(
+    host_header:str, # the `Host` header of a request
+) -> str:
     "The host name in a `Host` header, lowercased, without port or brackets (`'[::1]:8765'` -> `'::1'`)"
     try: return (urlsplit('//' + host_header).hostname or '').lower()
     except ValueError: return ''
@@ -34,7 +36,11 @@ def refused(why:str) -> Response: return Response(f"Refused: {why}", status_code
 
 class Guard:
     "The trust boundary: only the host names served, the token (or its cookie) on every request, same-origin POSTs"
-    def __init__(self, token:str|None, host:str='127.0.0.1'):
+    def __init__(
+        self,
+        token:str|None, # the secret every request must carry (None: no token)
+        host:str='127.0.0.1', # the host the server is bound to
+    ):
         self.token, self.any_host = token, host in ANY_HOST
         self.hosts = {*LOCAL_HOSTS, host.strip('[]').lower()}
         self.cookie = 'fastnb_app_' + hashlib.sha256((token or '').encode()).hexdigest()[:8]  # ports share cookies
@@ -77,7 +83,14 @@ class Guard:
 # %% ../../nbs/78_app_server.ipynb #b93d6250
 class Job:
     "The CPU work `work(job)` (it reports `job.progress(done, total)`) in a background thread; `state` says how it went"
-    def __init__(self, kind:str, text:str, work, total:int|None=None, **info):
+    def __init__(
+        self,
+        kind:str, # what it does, in one word ('open', 'map')
+        text:str, # what it does, in words for the page
+        work, # the function to run, called with the job
+        total:int|None=None, # the steps of the work, if known
+        **info, # kept on the job for the page
+    ):
         self.kind, self.text, self.info, self.done, self.total = kind, text, info, 0, total
         self.state, self.error = 'running', ''
         self.thread = threading.Thread(target=self._run, args=(work,), daemon=True)
@@ -100,7 +113,12 @@ class Job:
 # %% ../../nbs/78_app_server.ipynb #5046ce13
 class AppState:
     "What one server holds: the open project and its model, the background job, the folders it may open, thumbnails"
-    def __init__(self, folder=None, roots=(), n_thumbs:int=2000):
+    def __init__(
+        self,
+        folder=None, # the folder to open at start
+        roots=(), # the folders below which the page may open others
+        n_thumbs:int=2000, # thumbnails kept in memory, at most
+    ):
         self.project = self.model = self.job = None
         self.start = check_folder(folder) if folder is not None else None
         self.roots, self.thumbs, self.n_thumbs = [check_folder(r) for r in roots], OrderedDict(), n_thumbs
@@ -246,7 +264,10 @@ def make_app(folder=None,  # the folder to open at start (None: the page asks fo
     return app
 
 # %% ../../nbs/78_app_server.ipynb #1fead16b
-def bind_port(host:str, port:int) -> socket.socket:
+def bind_port(
+    host:str, # the address to bind
+    port:int, # 0: a free one
+) -> socket.socket:
     "A socket bound to `host`:`port` (0: a free port), or a `ValueError` saying the port is taken and what to do"
     s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET)
     if os.name != 'nt': s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -260,7 +281,12 @@ def bind_port(host:str, port:int) -> socket.socket:
 
 class AppServer:
     "The `app` on a socket bound now to `host`:`port`; `run()` serves until stopped (`with`: in a thread, for tests)"
-    def __init__(self, app, host:str='127.0.0.1', port:int=0):
+    def __init__(
+        self,
+        app, # the ASGI app
+        host:str='127.0.0.1', # the address to bind
+        port:int=0, # 0: a free one
+    ):
         import uvicorn
         self.app, self.sock = app, bind_port(host, port)
         self.port, token = self.sock.getsockname()[1], app.state.token
@@ -277,14 +303,15 @@ class AppServer:
         self.server.should_exit = True
         self.thread.join()
 
-def app_server(folder=None,  # the folder to open at start
-               port:int=0,  # 0: a free one
-               host:str='127.0.0.1',  # another than this machine's needs `allow_remote`
-               allow_remote:bool=False,  # let other machines reach the app (with the token)
-               roots=(),  # folders below which the page may open others
-               no_token:bool=False,  # serve without the token (this machine's addresses only)
-               **kw  # passed to `make_app`
-              ) -> AppServer:
+def app_server(
+    folder=None, # the folder to open at start
+    port:int=0, # 0: a free one
+    host:str='127.0.0.1', # another than this machine's needs `allow_remote`
+    allow_remote:bool=False, # let other machines reach the app (with the token)
+    roots=(), # folders below which the page may open others
+    no_token:bool=False, # serve without the token (this machine's addresses only)
+    **kw, # passed to `make_app`
+) -> AppServer:
     "The app on `folder`, bound to `host`:`port`, not started yet"
     if host not in LOCAL_HOSTS and not allow_remote:
         raise ValueError(f"--host {host} would let other machines reach the app, which can change and delete your "

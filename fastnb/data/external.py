@@ -145,7 +145,11 @@ def url_fname(url:str) -> str:
     return safe_filename(name, f'the URL {url!r}')
 
 # %% ../../nbs/03_data_external.ipynb #7e48fdd5
-def file_digest(fname:str|Path, algo:str='sha256', chunk_size:int=1<<20) -> bytes:
+def file_digest(
+    fname:str|Path, # The file to digest
+    algo:str='sha256', # A `hashlib` algorithm name: 'sha256', 'sha512', ...
+    chunk_size:int=1<<20, # Bytes read at a time (the file is never read whole)
+) -> bytes:
     "The `algo` digest (any of `hashlib`'s: sha256, sha512, ...) of the file `fname`, read in chunks"
     h = hashlib.new(algo)
     with open(fname, 'rb') as f:

@@ -128,7 +128,13 @@ class Tokenizer:
     "Cut texts into tokens: `pre_rules` on the string, `word_tokenize`, `post_rules` on the tokens, `xxbos` first"
     version = 1  # bump when the rules change meaning: cached tokens of older versions are then not reused
     piece_chars = 100_000  # long texts are tokenized in pieces of about this many characters (`text_pieces`); None: not
-    def __init__(self, pre_rules:list|None=None, post_rules:list|None=None, add_bos:bool=True, add_eos:bool=False):
+    def __init__(
+        self,
+        pre_rules:list|None=None, # Functions str -> str run on each text first (default: `defaults_pre_rules`)
+        post_rules:list|None=None, # Functions list -> list run on the tokens (default: `defaults_post_rules`)
+        add_bos:bool=True, # Start every text with `xxbos`
+        add_eos:bool=False, # End every text with `xxeos`
+    ):
         self.pre_rules = list(defaults_pre_rules if pre_rules is None else pre_rules)
         self.post_rules = list(defaults_post_rules if post_rules is None else post_rules)
         self.add_bos, self.add_eos = add_bos, add_eos
@@ -181,7 +187,9 @@ def _glue(prev:str|None, t:str) -> bool:
     return (prev is None or prev in _no_space_after or t in _no_space_before or set(t) <= set('.,!?;:')
             or (t[0] in "'’" and t[1:].isalpha()) or t in '/\\')
 
-def decode_tokens(toks:list[str]) -> str:
+def decode_tokens(
+    toks:list[str], # Tokens as a `Tokenizer` makes them
+) -> str:
     ("Readable text from tokens: case restored from `xxmaj`/`xxup`, repetitions expanded, punctuation glued; `xxbos` "
      "dropped")
     words, i = [], 0
@@ -203,9 +211,12 @@ def decode_tokens(toks:list[str]) -> str:
 # %% ../../nbs/40_text_core.ipynb #16c0d29d
 class TokenIds:
     "Texts' tokens, compactly: each distinct token once (`tokens`, first seen first), every text as indices into them"
-    def __init__(self, tokens:list, # each distinct token once, in the order first seen
-                 ids:torch.Tensor, # the texts' tokens as indices into `tokens` (int32), end to end
-                 lengths:list): # how many tokens each text has
+    def __init__(
+        self,
+        tokens:list, # Each distinct token once, first seen first
+        ids:torch.Tensor, # Every token of every text, as an index into `tokens`
+        lengths:list, # The number of tokens of each text
+    ):
         self.tokens, self.ids, self.lengths = tokens, ids, list(lengths)
     def __len__(self): return len(self.lengths)
     def __repr__(self): return f"TokenIds({len(self)} texts, {len(self.ids):,} tokens, {len(self.tokens):,} distinct)"
@@ -314,8 +325,13 @@ def tokenize_to_ids(texts, # strings
     if file is not None: _write_cache(file, res); prune_tokens_cache()
     return res
 
-def tokenize_texts(texts, tok:Tokenizer|None=None, n_workers:int|None=None, cache:bool=True,
-                   chunksize:int=500) -> list[list[str]]:
+def tokenize_texts(
+    texts, # The texts (strings) to tokenize
+    tok:Tokenizer|None=None, # The tokenizer (default: `Tokenizer()`)
+    n_workers:int|None=None, # Processes to tokenize with (default: `default_tokenize_workers`)
+    cache:bool=True, # Keep the tokens on disk (keyed by the texts and `tok`) and read them from there next time
+    chunksize:int=500, # Texts sent to a worker at a time
+) -> list[list[str]]:
     "The tokens of each text of `texts` (in order), cut by `tok` over `n_workers` processes, cached on disk if `cache`"
     return tokenize_to_ids(texts, tok, n_workers, cache, chunksize).token_lists()
 
@@ -340,8 +356,12 @@ def prune_tokens_cache(max_bytes:int|None=None) -> list[Path]:
     return deleted
 
 # %% ../../nbs/40_text_core.ipynb #f0dfd9d1
-def make_vocab(token_lists, # lists of tokens, or a `Counter` of tokens (`TokenIds.counts()`)
-               min_freq:int=3, max_vocab:int=60000, special_toks:list|None=None) -> L:
+def make_vocab(
+    token_lists, # The tokens of each text
+    min_freq:int=3, # Keep tokens seen at least this often
+    max_vocab:int=60000, # At most this many tokens
+    special_toks:list|None=None, # Tokens put first (default: `text_spec_tok`)
+) -> L:
     ("Special tokens, then the tokens of `token_lists` seen `min_freq`+ times, most frequent first (at most "
      "`max_vocab`), padded to a multiple of 8")
     special_toks = list(text_spec_tok if special_toks is None else special_toks)
@@ -353,7 +373,10 @@ def make_vocab(token_lists, # lists of tokens, or a `Counter` of tokens (`TokenI
 @register  # saved with the data, vocab and all
 class Numericalize(Transform):
     "Tokens to a tensor of their indices in `vocab` (`xxunk`, 0, for unknown ones), and back"
-    def __init__(self, vocab:list):
+    def __init__(
+        self,
+        vocab:list, # The tokens, index i for the i-th (as `make_vocab` gives)
+    ):
         if not len(vocab) or vocab[0] != UNK:
             raise ValueError(f"A vocab must start with {UNK!r} (the index of unknown tokens), got "
                              f"{short_repr(list(vocab[:3]))}.")
@@ -423,8 +446,16 @@ def _load_sentencepiece(model):
 class SentencePieceTokenizer(Tokenizer):
     ("Subword pieces: `Tokenizer`'s rules, then a SentencePiece model trained on the training texts (`setup`); special "
      "tokens stay whole")
-    def __init__(self, vocab_sz:int=8000, model_type:str='unigram', pre_rules:list|None=None, post_rules:list|None=None,
-                 add_bos:bool=True, add_eos:bool=False, model:str|None=None):
+    def __init__(
+        self,
+        vocab_sz:int=8000, # Pieces in the SentencePiece vocab
+        model_type:str='unigram', # SentencePiece's model: 'unigram' or 'bpe'
+        pre_rules:list|None=None, # As for `Tokenizer`: functions str -> str run first
+        post_rules:list|None=None, # As for `Tokenizer`: run on the pieces
+        add_bos:bool=True, # Start every text with `xxbos`
+        add_eos:bool=False, # End every text with `xxeos`
+        model:str|None=None, # A trained SentencePiece model file to use instead of training one in `setup`
+    ):
         super().__init__(pre_rules, post_rules, add_bos, add_eos)
         self.vocab_sz, self.model_type, self.model, self._sp = vocab_sz, model_type, model, None
         if model is not None:  # checked now, not at the first text (e.g. the model of an export, damaged or crafted)

@@ -318,9 +318,17 @@ def _get(getter, items, idxs) -> list:
 class TextBlock(TransformBlock):
     ("The input is text: a `DataBlock` with it makes `TextDataLoaders` (`is_lm` for a language model; `tok`, "
      "`text_vocab`, `min_freq`, `max_vocab`, `bptt`)")
-    def __init__(self, is_lm:bool=False, tok:Tokenizer|None=None, text_vocab:list|None=None, min_freq:int=3,
-                 max_vocab:int=60000,
-                 bptt:int=72, text_col:str|None=None, vocab:list|None=None):
+    def __init__(
+        self,
+        is_lm:bool=False, # Language-model data (targets: the next token) instead of texts to classify
+        tok:Tokenizer|None=None, # The tokenizer (default: `Tokenizer()`)
+        text_vocab:list|None=None, # A vocab to use (a pretrained model's) instead of one made from the training texts
+        min_freq:int=3, # With no `text_vocab`: keep tokens seen at least this often
+        max_vocab:int=60000, # With no `text_vocab`: at most this many tokens
+        bptt:int=72, # Tokens per sequence of a language-model batch
+        text_col:str|None=None, # The column of a DataFrame that holds the texts
+        vocab:list|None=None, # Another name for `text_vocab` (fastai's)
+    ):
         super().__init__()
         text_vocab = vocab if text_vocab is None else text_vocab  # `vocab=`: fastai's name
         self.text_col, self.text_args = text_col, dict(is_lm=is_lm, tok=tok, text_vocab=text_vocab, min_freq=min_freq,

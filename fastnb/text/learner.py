@@ -39,7 +39,11 @@ class ModelResetter(Callback):
 class RNNRegularizer(Callback):
     "Add `alpha` × the mean square of the last outputs (AR) and `beta` × that of their steps (TAR) to the training loss"
     order = 5
-    def __init__(self, alpha:float=2., beta:float=1.):
+    def __init__(
+        self,
+        alpha:float=2., # Weight of activation regularization (AR)
+        beta:float=1., # Weight of temporal activation regularization (TAR)
+    ):
         self.alpha, self.beta, self._hook, self._outs = alpha, beta, None, None
     def _save(self, raw:torch.Tensor, dropped:torch.Tensor):
         if self.learn.training: self._outs = (raw, dropped)
@@ -124,7 +128,11 @@ class TextLearner(Learner):
         return (list(self._dl_for(ds_idx, dl).dataset.items), *res)
 
 # %% ../../nbs/43_text_learner.ipynb #3ef7f5e5
-def match_embeds(state:dict, old_vocab:list, new_vocab:list) -> dict:
+def match_embeds(
+    state:dict, # A model's state dict, trained with `old_vocab`
+    old_vocab:list, # The vocab `state` was trained with
+    new_vocab:list, # The vocab to re-index to
+) -> dict:
     ("`state` with every tensor indexed by the old vocab (embeddings, decoder) re-indexed by `new_vocab`; new tokens "
      "get the mean row")
     o2i, n_old = {t: i for i, t in enumerate(old_vocab)}, len(old_vocab)
@@ -177,9 +185,16 @@ class LMLearner(TextLearner):
         model.reset()
         return self.dls.tok.decode([vocab[i] for i in idxs.tolist()])
 
-def language_model_learner(dls:TextDataLoaders, arch=AWD_LSTM, config:dict|None=None, drop_mult:float=1.,
-                           pretrained:bool=False,
-                           pretrained_fname:str|Path|None=None, metrics=None, **kwargs) -> LMLearner:
+def language_model_learner(
+    dls:TextDataLoaders, # Language-model data (`is_lm=True`)
+    arch=AWD_LSTM, # The encoder class (only `AWD_LSTM`)
+    config:dict|None=None, # Changes to `awd_lstm_lm_config`
+    drop_mult:float=1., # Multiplies every dropout probability
+    pretrained:bool=False, # Start from pretrained weights (needs `pretrained_fname`: none are downloaded)
+    pretrained_fname:str|Path|None=None, # Weights and vocab a language model saved (re-indexed to the vocab of `dls`)
+    metrics=None, # Metrics shown after each epoch
+    **kwargs, # Passed on to `LMLearner`
+) -> LMLearner:
     ("An `LMLearner` with an AWD-LSTM language model for `dls` (`config` updates `awd_lstm_lm_config`); from "
      "`pretrained_fname` if given")
     if arch is not AWD_LSTM: raise ValueError("Only AWD_LSTM is implemented for text, not "
@@ -208,10 +223,18 @@ def language_model_learner(dls:TextDataLoaders, arch=AWD_LSTM, config:dict|None=
 class TextClassifierLearner(TextLearner):
     "A `TextLearner` for a classifier: `predict(text)` gives (label, class index, probabilities)"
 
-def text_classifier_learner(dls:TextDataLoaders, arch=AWD_LSTM, seq_len:int=72, config:dict|None=None,
-                            drop_mult:float=0.5,
-                            pretrained:bool=False, lin_ftrs:list|None=None, ps:list|None=None, metrics=None,
-                            **kwargs) -> TextClassifierLearner:
+def text_classifier_learner(
+    dls:TextDataLoaders, # Classification data of texts
+    arch=AWD_LSTM, # The encoder class (only `AWD_LSTM`)
+    seq_len:int=72, # Tokens the encoder reads at a time
+    config:dict|None=None, # Changes to `awd_lstm_clas_config`
+    drop_mult:float=0.5, # Multiplies every dropout probability
+    pretrained:bool=False, # Start from pretrained weights (none are downloaded: load an encoder with `load_encoder`)
+    lin_ftrs:list|None=None, # Widths of the hidden layers of the head
+    ps:list|None=None, # Dropout of the head's layers
+    metrics=None, # Metrics shown after each epoch
+    **kwargs, # Passed on to `TextClassifierLearner`
+) -> TextClassifierLearner:
     ("A `TextClassifierLearner` with an AWD-LSTM classifier for `dls`, reading texts `seq_len` tokens at a time (load "
      "an encoder with `load_encoder`)")
     if arch is not AWD_LSTM: raise ValueError("Only AWD_LSTM is implemented for text, not "

@@ -49,7 +49,9 @@ class WeightDropout(nn.Module):
             return torch.func.functional_call(self.module, dropped, args)
 
 # %% ../../nbs/42_text_models.ipynb #add4efb0
-def embedding_init_range(emb_sz:int) -> float:
+def embedding_init_range(
+    emb_sz:int, # The width of the embedding
+) -> float:
     ("`AWD_LSTM.init_range` (0.1) for ULMFiT's 400-wide embeddings; for others, wider or narrower so that rows are as "
      "long")
     return AWD_LSTM.init_range * (400 / emb_sz) ** 0.5
@@ -58,9 +60,18 @@ class AWD_LSTM(nn.Module):
     "The AWD-LSTM encoder: `(bs, seq_len)` tokens to `(bs, seq_len, emb_sz)` outputs, hidden state kept between calls"
     # 400-wide embeddings start uniform in ±init_range (not N(0, 1)): the tied decoder's scores start small
     init_range = 0.1
-    def __init__(self, vocab_sz:int, emb_sz:int=400, n_hid:int=1152, n_layers:int=3, pad_token:int=1,
-                 hidden_p:float=0.2,
-                 input_p:float=0.6, embed_p:float=0.1, weight_p:float=0.5):
+    def __init__(
+        self,
+        vocab_sz:int, # Tokens in the vocab
+        emb_sz:int=400, # Width of the embedding (and of the outputs)
+        n_hid:int=1152, # Width of the hidden LSTM layers
+        n_layers:int=3, # LSTM layers
+        pad_token:int=1, # Index of the padding token (`xxpad`)
+        hidden_p:float=0.2, # Dropout between LSTM layers
+        input_p:float=0.6, # Dropout on the embedded inputs
+        embed_p:float=0.1, # Dropout of whole embedding rows (words)
+        weight_p:float=0.5, # Dropout on the LSTMs' hidden-to-hidden weights
+    ):
         super().__init__()
         self.emb_sz, self.n_hid, self.n_layers, self.pad_token = emb_sz, n_hid, n_layers, pad_token
         self.encoder = nn.Embedding(vocab_sz, emb_sz, padding_idx=pad_token)
@@ -148,7 +159,11 @@ def _scaled(config:dict, drop_mult:float) -> dict:
     return {k: v * drop_mult if k.endswith('_p') else v for k, v in config.items()}
 
 @register_model
-def get_language_model(vocab_sz:int, config:dict|None=None, drop_mult:float=1.) -> SequentialRNN:
+def get_language_model(
+    vocab_sz:int, # Tokens in the vocab
+    config:dict|None=None, # Changes to `awd_lstm_lm_config`
+    drop_mult:float=1., # Multiplies every dropout probability
+) -> SequentialRNN:
     ("An AWD-LSTM language model for a vocab of `vocab_sz` tokens: encoder + tied decoder (`config` updates "
      "`awd_lstm_lm_config`)")
     config = _scaled({**awd_lstm_lm_config, **(config or {})}, drop_mult)
@@ -157,8 +172,15 @@ def get_language_model(vocab_sz:int, config:dict|None=None, drop_mult:float=1.) 
     return SequentialRNN(encoder, LinearDecoder(vocab_sz, config['emb_sz'], output_p, tie_encoder=encoder.encoder))
 
 @register_model
-def get_text_classifier(vocab_sz:int, n_class:int, config:dict|None=None, drop_mult:float=1., bptt:int=72,
-                        lin_ftrs:list|None=None, ps:list|None=None) -> SequentialRNN:
+def get_text_classifier(
+    vocab_sz:int, # Tokens in the vocab
+    n_class:int, # Classes to predict
+    config:dict|None=None, # Changes to `awd_lstm_clas_config`
+    drop_mult:float=1., # Multiplies every dropout probability
+    bptt:int=72, # Tokens the encoder reads at a time
+    lin_ftrs:list|None=None, # Widths of the hidden layers of the head (default: [50])
+    ps:list|None=None, # Dropout of the head's layers (default: `output_p`, then 0.1 * `drop_mult`)
+) -> SequentialRNN:
     ("An AWD-LSTM classifier into `n_class` classes: the encoder read in chunks of `bptt`, concat pooling, a head of "
      "`lin_ftrs` (50) units")
     config = _scaled({**awd_lstm_clas_config, **(config or {})}, drop_mult)
