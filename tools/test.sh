@@ -138,7 +138,8 @@ if [ -z "${FASTNB_TEST_PATH:-}" ]; then
     case $n in
       imports) want='the module on top';; precision) want='vs fp32';; learner) want=' ratio ';; ddp) want='fastnb/plain';;
       lm) want='valid loss';; parity) want='error mean';; photos) want='fastnb / fastai';; run) want='vs plain PyTorch';;
-      tokenizer) want='k words/s';; transfer) want='to goal';; vision) want='fastnb / plain PyTorch';; *) want='';;
+      tokenizer) want='k words/s';; transfer) want='to goal';; vision) want='fastnb / plain PyTorch';;
+      long_text) want='pieces / whole';; *) want='';;
     esac
     read -r rc secs < "$bench_out/$n.rc" 2>/dev/null || rc=missing
     if [ "$rc" = 0 ] && grep -q -- "$want" "$bench_out/$n.log"; then echo "tools/bench/$n.py --quick: ok (${secs}s)"

@@ -11,7 +11,7 @@ Each run is a new process (peak memory, `ru_maxrss`, is per process), the two wa
 Both without the tokens cache and without worker processes. Printed: each run's seconds (wall clock, best of the
 repeats) and peak memory growth, and the ratios pieces / whole.
 
-    python tools/bench/long_text.py [--mb 50] [--repeats 2]
+    python tools/bench/long_text.py [--mb 50] [--repeats 2] [--quick]
 
 Measured (2026-12-07, a shared 2-core machine, 50 MB, 10,467,828 tokens, best of 2): whole 14.1 s, +1,321 MB;
 pieces 13.6 s, +74 MB: time 0.97x, memory 0.06x (see nbs/41_text_data.ipynb for `TextDataLoaders.from_texts`).
@@ -21,7 +21,7 @@ from pathlib import Path
 # this checkout's fastnb, not an installed one, first
 sys.path[0] = str(Path(__file__).resolve().parents[2])
 import json, os, subprocess
-from fastcore.script import call_parse
+from fastcore.script import call_parse, store_true
 
 SCRIPT = r'''
 import json, resource, sys, time
@@ -58,8 +58,10 @@ def run(way:str, mb:float) -> dict:
 
 @call_parse
 def main(mb:float=50, # the document's size, in MB
-         repeats:int=2): # runs of each way, alternating
+         repeats:int=2, # runs of each way, alternating
+         quick:store_true=False): # a 1 MB document, once (seconds: the CI check that the script still runs)
     "Time and peak memory of one long document tokenized whole and in pieces"
+    if quick: mb, repeats = 1, 1
     runs = {'whole': [], 'pieces': []}
     for _ in range(repeats):
         for way in runs: runs[way].append(run(way, mb)); print(way, runs[way][-1], flush=True)
