@@ -41,6 +41,9 @@ class Callback:
     "Base class of callbacks: define methods named after events (see `EVENTS`); `self.learn` is the learner"
     order:int = 0
     learn:Learner|None = None
+    # True for a callback whose passes have no validation loss on purpose (predictions without targets, the lr
+    # finder's skipped validation): the Recorder then doesn't warn that valid_loss and the metrics are nan
+    expects_no_valid_loss:bool = False
 
     @property
     def name(self) -> str:
@@ -146,8 +149,8 @@ class Recorder(Callback):
     def after_validate(self):
         self.valid_loss = self.pass_loss
         if not self._batch_losses:
-            # predicting (defined below): nothing to say
-            if any(type(cb).__name__ == 'GatherPredsCallback' for cb in self.learn.cbs):
+            # predicting, finding a learning rate: nothing to say
+            if any(cb.expects_no_valid_loss for cb in self.learn.cbs):
                 self.metric_values = [float('nan')] * len(self.learn.metrics); return
             warnings.warn("No validation batches, so valid_loss and the metrics are nan: the validation set is empty, "
                           "has no targets, or a callback cancelled its pass.")
@@ -625,7 +628,7 @@ def _concat(items:list):
 
 class GatherPredsCallback(Callback):
     "Collect inputs, predictions and targets on the CPU during validation (used by `get_preds`)"
-    order = 60
+    order, expects_no_valid_loss = 60, True  # (new items have no targets: no loss)
     def __init__(self, with_input:bool=False): self.with_input = with_input
     def before_validate(self): self.inputs, self.preds, self.targs = [], [], []
     def after_batch(self):

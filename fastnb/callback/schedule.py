@@ -4,7 +4,7 @@
 
 # %% ../../nbs/08_callback_schedule.ipynb #ac803511
 from __future__ import annotations
-import math, copy, warnings
+import math, copy
 from collections import namedtuple
 import numpy as np
 import matplotlib.pyplot as plt
@@ -110,7 +110,7 @@ def valley(lrs:np.ndarray, losses:np.ndarray, min_drop:float=0.2, min_rise:float
 class LRFinder(Callback):
     ("Raise the learning rate exponentially each training batch, record the smoothed loss, stop at `num_it` or "
      "divergence")
-    order = 1
+    order, expects_no_valid_loss = 1, True  # it skips validation: its nan valid_loss is never shown
     def __init__(self, start_lr:float=1e-7, end_lr:float=10., num_it:int=100, stop_div:bool=True, beta:float=0.98):
         if not 0 < start_lr < end_lr: raise ValueError(f"lr_find: need 0 < start_lr < end_lr, got {start_lr} and "
                                                        f"{end_lr}.")
@@ -145,9 +145,7 @@ def lr_find(self:Learner, start_lr:float=1e-7, end_lr:float=10., num_it:int=100,
     model_state, opt_state = copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.opt.state_dict())
     finder = LRFinder(start_lr, end_lr, num_it, stop_div)
     try:
-        with warnings.catch_warnings():  # the finder skips validation on purpose: its nan valid_loss is never shown
-            warnings.filterwarnings('ignore', message='No validation batches')
-            self.fit(math.ceil(num_it / len(self.dls.train)), cbs=finder)
+        self.fit(math.ceil(num_it / len(self.dls.train)), cbs=finder)
     finally:
         self.model.load_state_dict(model_state)
         self.opt.load_state_dict(opt_state)
