@@ -11,7 +11,7 @@ import pandas as pd, torch
 from torch import nn
 import matplotlib.pyplot as plt
 from fastcore.basics import patch, listify
-from .torch_core import to_cpu, eval_mode
+from .torch_core import to_cpu, eval_mode, write_atomically
 from .optimizer import Adam, trainable_params, norm_params, norm_bias_params
 from .metrics import Metric, AvgMetric
 from .serialize import registry_name, to_dict, from_dict, model_recipe, MODEL_REGISTRY
@@ -660,15 +660,10 @@ def _writes_files() -> bool:
             or torch.distributed.get_rank() == 0)
 
 def _write_atomically(path:Path, write):
-    "Call `write(tmp)` on a temporary file beside `path`, flush it, rename it `path` (on rank 0 alone, if distributed)"
+    "`write_atomically(path, write)` on rank 0 alone, if distributed, in a folder made if needed"
     if not _writes_files(): return  # data-parallel: rank 0 writes for all, and nobody waits for anybody
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        write(tmp)
-        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
+    write_atomically(path, write)
 
 def _unreadable(path:Path, e:Exception) -> str:
     ("Why `torch.load(path, weights_only=True)` failed with `e`, in words: what the file is, never torch's advice cut "

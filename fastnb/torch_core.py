@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_torch_core.ipynb #cd762ca5
 from __future__ import annotations
-import os, random, shutil, tempfile
+import os, uuid, random, shutil, tempfile
 from multiprocessing.util import Finalize
 from pathlib import Path
 from collections.abc import Mapping
@@ -16,7 +16,8 @@ from fastcore.foundation import L
 
 # %% auto #0
 __all__ = ['DEVICE_ENV_VAR', 'SEED_OFFSET_VAR', 'default_device', 'map_tensors', 'to_device', 'to_cpu', 'to_np', 'tensor',
-           'seed_offset', 'set_seed', 'eval_mode', 'show_image', 'subplots', 'show_images', 'temp_folder']
+           'seed_offset', 'set_seed', 'eval_mode', 'show_image', 'subplots', 'show_images', 'temp_folder',
+           'temp_file_name', 'write_atomically']
 
 # %% ../nbs/00_torch_core.ipynb #1bdee030
 DEVICE_ENV_VAR = 'FASTNB_DEVICE'
@@ -153,4 +154,23 @@ def temp_folder(prefix:str='fastnb_') -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix))
     # at exit, in workers too
     Finalize(None, shutil.rmtree, args=(str(path),), kwargs={'ignore_errors': True}, exitpriority=0)
+    return path
+
+# %% ../nbs/00_torch_core.ipynb #atom0exp
+def temp_file_name(path:Path) -> Path:
+    "A new name for a temporary file beside `path`: `.<name>.<process id>.<8 random hex>.tmp`"
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+def write_atomically(path,  # the file to write: replaced whole, or left as it was
+                     write,  # called with the temporary file's path, writes the content there
+                     tmp:Path|None=None  # the temporary file (default: `temp_file_name(path)`; on the same disk)
+                    ) -> Path:
+    "Write the file `path` all or nothing: `write(tmp)`, flushed to disk, then renamed to `path`; `tmp` never stays"
+    path = Path(path)
+    tmp = Path(tmp) if tmp is not None else temp_file_name(path)
+    try:
+        write(tmp)
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
     return path

@@ -11,6 +11,7 @@ import pandas as pd
 try: import fcntl  # file locks between processes (POSIX); threads are always locked
 except ImportError: fcntl = None
 from ..errors import FastnbError
+from ..torch_core import write_atomically, temp_file_name
 from ..data.block import get_files
 from ..datasets import get_dataset
 from ..vision.core import verify_images, image_extensions, PILImage
@@ -18,8 +19,8 @@ from ..vision.widgets import _free_name
 
 # %% auto #0
 __all__ = ['APP_DIR', 'MAX_NAME', 'RUN_STATES', 'TEMP_FILES', 'check_label', 'upload_name', 'ProjectError', 'relative_inside',
-           'inside', 'read_label_rows', 'check_history_entry', 'read_history', 'check_run', 'open_own', 'temp_name',
-           'atomic_write', 'check_folder', 'image_from', 'Project', 'sample_photos']
+           'inside', 'read_label_rows', 'check_history_entry', 'read_history', 'check_run', 'open_own', 'atomic_write',
+           'check_folder', 'image_from', 'Project', 'sample_photos']
 
 # %% ../../nbs/75_app_project.ipynb #7200f7e7
 APP_DIR = 'fastnb_app'  # the app's own files, inside the project folder
@@ -163,19 +164,14 @@ def open_own(
     flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | (os.O_APPEND if mode == 'a' else os.O_EXCL)
     return os.fdopen(os.open(path, flags, 0o644), 'a' if mode == 'a' else 'wb')
 
-def temp_name(
-    path:Path, # the file the temporary one will replace
-) -> Path:
-    "A new name for a temporary file beside `path`, with this process's id (`TEMP_FILES` matches it)"
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-
-def atomic_write(path:Path, data:str|bytes, dest:Path|None=None):
-    "Write `data` to a new temporary file beside `path`, then rename it to `dest` (default `path`): all or nothing"
-    tmp = temp_name(path)
-    try:
+def atomic_write(path:Path, # the file to write (its temporary file is made beside it)
+                 data:str|bytes, # its content
+                 dest:Path|None=None # where the file goes (default `path`), e.g. an upload into the project
+                ):
+    "Write `data` to a new temporary file beside `path` (not through a link), then rename it to `dest`: all or nothing"
+    def write(tmp):
         with open_own(tmp, 'xb') as f: f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, dest or path)
-    finally: tmp.unlink(missing_ok=True)
+    write_atomically(dest or path, write, tmp=temp_file_name(path))
 
 # %% ../../nbs/75_app_project.ipynb #a8d9fba9
 def check_folder(

@@ -14,6 +14,7 @@ from fastcore.foundation import L
 from ..serialize import register, short_repr, versioned, check_versioned
 from ..data.transforms import Transform
 from ..data.external import fastnb_home
+from ..torch_core import write_atomically
 
 # %% auto #0
 __all__ = ['UNK', 'PAD', 'BOS', 'EOS', 'FLD', 'TK_REP', 'TK_WREP', 'TK_UP', 'TK_MAJ', 'text_spec_tok', 'defaults_pre_rules',
@@ -276,13 +277,14 @@ def _cache_key(texts:list[str], tok:Tokenizer) -> str:
 def _write_cache(file:Path, res:TokenIds, n_per_write:int=100_000):
     "`res` as text in `file` (tokens joined by spaces, one text a line), written a slice of tokens at a time"
     file.parent.mkdir(parents=True, exist_ok=True)
-    tmp, tokens = file.with_suffix(f'.{os.getpid()}.tmp'), np.array(res.tokens, dtype=object)
-    with open(tmp, 'w', encoding='utf-8', newline='') as f:
-        for k, d in enumerate(res.ids.split(res.lengths)):
-            if k: f.write('\n')
-            for s in range(0, len(d), n_per_write):
-                f.write((' ' if s else '') + ' '.join(tokens[d[s:s+n_per_write].numpy()].tolist()))
-    tmp.replace(file)  # atomic: another process never reads half a file
+    tokens = np.array(res.tokens, dtype=object)
+    def write(tmp):
+        with open(tmp, 'w', encoding='utf-8', newline='') as f:
+            for k, d in enumerate(res.ids.split(res.lengths)):
+                if k: f.write('\n')
+                for s in range(0, len(d), n_per_write):
+                    f.write((' ' if s else '') + ' '.join(tokens[d[s:s+n_per_write].numpy()].tolist()))
+    write_atomically(file, write)  # another process never reads half a file
 
 def _read_cache(file:Path, n_texts:int, block_chars:int=1 << 20) -> TokenIds|None:
     "The tokens in the cache `file`, read a block at a time; None if it doesn't hold `n_texts` texts (damaged)"
