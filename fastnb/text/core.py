@@ -148,8 +148,12 @@ class Tokenizer:
         "The tokens of the text `t` a piece at a time (lists; `xxbos` first, `xxeos` last): what a long text needs"
         _check_text(t, i)
         if self.add_bos: yield [BOS]
-        for piece in (text_pieces(t, self.piece_chars) if self.piece_chars else [t]): yield self.piece_tokens(piece)
+        for piece in self.text_pieces(t): yield self.piece_tokens(piece)
         if self.add_eos: yield [EOS]
+
+    def text_pieces(self, t:str):
+        "The pieces this tokenizer cuts `t` into: `text_pieces(t, piece_chars)`, or `[t]` when `piece_chars` is None"
+        return text_pieces(t, self.piece_chars) if self.piece_chars else [t]
 
     def piece_tokens(self, t:str) -> list[str]:
         "The tokens of `t`, a text or a piece of one (no `xxbos`): its word tokens"
@@ -475,7 +479,7 @@ class SentencePieceTokenizer(Tokenizer):
             def lines():  # long texts as lines of 200 tokens at most, a piece of text at a time
                 for i, t in enumerate(texts):
                     _check_text(t, i)
-                    for piece in (text_pieces(t, self.piece_chars) if self.piece_chars else [t]):
+                    for piece in self.text_pieces(t):
                         ws = self.words(piece).split(' ')
                         for k in range(0, len(ws), 200): yield ' '.join(ws[k:k+200])
             self.model = _train_sentencepiece(lines(), self.vocab_sz, self.model_type,

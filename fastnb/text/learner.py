@@ -185,6 +185,11 @@ class LMLearner(TextLearner):
         model.reset()
         return self.dls.tok.decode([vocab[i] for i in idxs.tolist()])
 
+def _check_awd_lstm(arch):
+    "A ValueError unless `arch` is `AWD_LSTM`, the one text encoder implemented"
+    if arch is not AWD_LSTM:
+        raise ValueError(f"Only AWD_LSTM is implemented for text, not {getattr(arch, '__name__', arch)}.")
+
 def language_model_learner(
     dls:TextDataLoaders, # Language-model data (`is_lm=True`)
     arch=AWD_LSTM, # The encoder class (only `AWD_LSTM`)
@@ -197,8 +202,7 @@ def language_model_learner(
 ) -> LMLearner:
     ("An `LMLearner` with an AWD-LSTM language model for `dls` (`config` updates `awd_lstm_lm_config`); from "
      "`pretrained_fname` if given")
-    if arch is not AWD_LSTM: raise ValueError("Only AWD_LSTM is implemented for text, not "
-                                              f"{getattr(arch, '__name__', arch)}.")
+    _check_awd_lstm(arch)
     if not getattr(dls, 'is_lm', False): raise TypeError("language_model_learner needs a language model's data: "
                                                          "TextDataLoaders made with is_lm=True.")
     if pretrained and pretrained_fname is None:
@@ -237,8 +241,7 @@ def text_classifier_learner(
 ) -> TextClassifierLearner:
     ("A `TextClassifierLearner` with an AWD-LSTM classifier for `dls`, reading texts `seq_len` tokens at a time (load "
      "an encoder with `load_encoder`)")
-    if arch is not AWD_LSTM: raise ValueError("Only AWD_LSTM is implemented for text, not "
-                                              f"{getattr(arch, '__name__', arch)}.")
+    _check_awd_lstm(arch)
     if getattr(dls, 'is_lm', True): raise TypeError("text_classifier_learner needs a classifier's data: "
                                                     "TextDataLoaders with labels (is_lm=False).")
     if pretrained: raise ValueError("No pretrained weights ship with fastnb: load the encoder of your fine-tuned "
